@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+)
+
+// Tracker is what the daemon needs of a ticket system. The GGUS (Zammad)
+// and RT clients satisfy it; so does anything a test puts in their place.
+//
+// Errors wrap the core.Err* kinds. Methods that change a ticket are never
+// retried blindly by the implementation: a retried create makes duplicates.
+type Tracker interface {
+	// Name is the tracker's name in references: "ggus" or "rt".
+	Name() string
+	// Changed returns the tickets whose title contains match and that
+	// changed at or after since, oldest change first, following every page.
+	// The title filter may be coarse; callers re-check titles.
+	Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error)
+	// Get reads one ticket, with its tags where the tracker has tags.
+	Get(ctx context.Context, id string) (core.Ticket, error)
+	// Articles returns the ticket's conversation, oldest first, with bodies
+	// as plain text.
+	Articles(ctx context.Context, id string) ([]core.Article, error)
+	// Create opens a ticket. When t.Parent is in this tracker the new ticket
+	// is created as its child.
+	Create(ctx context.Context, t core.NewTicket) (core.Ticket, error)
+	// AddNote adds a note. A public note is visible to (and, where the
+	// tracker mails, sent to) the ticket's customer or requestors.
+	AddNote(ctx context.Context, id, body string, public bool) error
+	// SetState moves the ticket to the named state.
+	SetState(ctx context.Context, id, state string) error
+	// Link makes child a child of parent. Linking twice is not an error.
+	Link(ctx context.Context, parent, child core.TicketRef) error
+	// Children lists the parent's children as the tracker's database records
+	// them (not through a search index, which may lag).
+	Children(ctx context.Context, parentID string) ([]core.TicketRef, error)
+}
+
+// Store is what the daemon records. The bbolt store satisfies it.
+type Store interface {
+	// Instances returns every recorded request, finished or not.
+	Instances() ([]core.Instance, error)
+	// Instance returns the request with the given key; ok is false if none.
+	Instance(key string) (inst core.Instance, ok bool, err error)
+	// PutInstance records the request, replacing what was there.
+	PutInstance(inst core.Instance) error
+	// Cursor returns the poll cursor of a tracker (zero time if none).
+	Cursor(tracker string) (time.Time, error)
+	// SetCursor records the poll cursor of a tracker.
+	SetCursor(tracker string, t time.Time) error
+	// Audit appends an entry to the audit log.
+	Audit(e core.AuditEntry) error
+	// AuditLog returns the audit entries of one request in the order written;
+	// an empty key returns every entry.
+	AuditLog(instance string) ([]core.AuditEntry, error)
+}
