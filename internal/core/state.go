@@ -1,6 +1,11 @@
 package core
 
-import "time"
+import (
+	"reflect"
+	"time"
+
+	"github.com/procbot/procbot/internal/intake"
+)
 
 // Phase is where a request stands as a whole.
 type Phase string
@@ -42,6 +47,8 @@ func (s StepStatus) Complete() bool { return s == StepDone || s == StepSkipped }
 type StepState struct {
 	Status StepStatus `json:"status"`
 	Child  TicketRef  `json:"child,omitempty"`
+	// ChildURL is the child's web link, for notes and mail.
+	ChildURL string `json:"child_url,omitempty"`
 	// Reason why the step was skipped (not applicable).
 	Reason string `json:"reason,omitempty"`
 	// NAReason holds a "/na <reason>" seen on the open child: when the child
@@ -60,11 +67,14 @@ type Instance struct {
 	ParentURL string    `json:"parent_url,omitempty"`
 	Title     string    `json:"title"`
 	Product   string    `json:"product"`
+	// Applicant is the author of the request's first article. They cannot
+	// approve their own request.
+	Applicant string `json:"applicant,omitempty"`
 	// Data holds the prerequisite fields parsed from the request, by key.
 	Data map[string]string `json:"data,omitempty"`
 	// Missing lists the problems with Data, as shown to the applicant.
-	Missing []string `json:"missing,omitempty"`
-	Phase   Phase    `json:"phase"`
+	Missing []intake.Problem `json:"missing,omitempty"`
+	Phase   Phase            `json:"phase"`
 	// Kind of product ("cloud", "middleware"); empty while unknown.
 	Kind         string               `json:"kind,omitempty"`
 	Steps        map[string]StepState `json:"steps"`
@@ -73,9 +83,13 @@ type Instance struct {
 	Seen map[string]int64 `json:"seen,omitempty"`
 	// Posted maps a note kind to a digest of the last note of that kind that
 	// was posted, so the same note is never posted twice.
-	Posted    map[string]string `json:"posted,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Posted map[string]string `json:"posted,omitempty"`
+	// Outbox holds side effects decided but not yet carried out. The executor
+	// removes each one once the tracker has it, so a note or a close decided
+	// before a crash or a tracker outage is carried out later, not lost.
+	Outbox    []Action  `json:"outbox,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // InstanceKey is the key of the request whose parent is ref.
@@ -92,4 +106,73 @@ type AuditEntry struct {
 	Ticket   string    `json:"ticket,omitempty"`
 	What     string    `json:"what"`
 	DryRun   bool      `json:"dry_run,omitempty"`
+}
+
+// clone returns a deep copy, so Decide never changes its input.
+func (in Instance) clone() Instance {
+	out := in
+	out.Data = copyMap(in.Data)
+	out.Missing = append([]intake.Problem(nil), in.Missing...)
+	out.Steps = make(map[string]StepState, len(in.Steps))
+	for k, v := range in.Steps {
+		out.Steps[k] = v
+	}
+	out.Seen = make(map[string]int64, len(in.Seen))
+	for k, v := range in.Seen {
+		out.Seen[k] = v
+	}
+	out.Posted = copyMap(in.Posted)
+	out.Outbox = append([]Action(nil), in.Outbox...)
+	return out
+}
+
+// Clone returns a deep copy of the instance.
+func (in Instance) Clone() Instance { return in.clone() }
+
+func (in Instance) equal(other Instance) bool {
+	a, b := in.clone(), other.clone()
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	return reflect.DeepEqual(normalize(a), normalize(b))
+}
+
+// normalize makes empty and nil collections compare equal.
+func normalize(in Instance) Instance {
+	if len(in.Data) == 0 {
+		in.Data = nil
+	}
+	if len(in.Missing) == 0 {
+		in.Missing = nil
+	}
+	if len(in.Seen) == 0 {
+		in.Seen = nil
+	}
+	if len(in.Posted) == 0 {
+		in.Posted = nil
+	}
+	if len(in.Outbox) == 0 {
+		in.Outbox = nil
+	}
+	return in
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Pending reports whether procbot still has something to do for the request:
+// it is not finished, or side effects are waiting in its outbox.
+func (in Instance) Pending() bool { return !in.Phase.Finished() || len(in.Outbox) > 0 }
+
+// StepFor returns the step whose child is the given ticket.
+func (in Instance) StepFor(ref TicketRef) (string, bool) {
+	for id, st := range in.Steps {
+		if !st.Child.IsZero() && st.Child.Key() == ref.Key() {
+			return id, true
+		}
+	}
+	return "", false
 }

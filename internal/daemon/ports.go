@@ -47,6 +47,9 @@ type Store interface {
 	Instance(key string) (inst core.Instance, ok bool, err error)
 	// PutInstance records the request, replacing what was there.
 	PutInstance(inst core.Instance) error
+	// PutInstanceAudit records the request and audit entries in one
+	// transaction, so a recorded action and its audit line never disagree.
+	PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error
 	// Cursor returns the poll cursor of a tracker (zero time if none).
 	Cursor(tracker string) (time.Time, error)
 	// SetCursor records the poll cursor of a tracker.

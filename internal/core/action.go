@@ -1,0 +1,66 @@
+package core
+
+// ActionKind says what a pending side effect does.
+type ActionKind string
+
+const (
+	// ActNote posts a note on a ticket.
+	ActNote ActionKind = "note"
+	// ActClose moves a ticket to the tracker's closing state.
+	ActClose ActionKind = "close"
+)
+
+// Note kinds. Each has a template under templates/notes/.
+const (
+	NoteMissing      = "missing"      // prerequisite data missing or malformed
+	NoteUnauthorised = "unauthorised" // a command from someone not allowed to give it
+	NoteSelfApproval = "self-approval"
+	NoteRejected     = "rejected"
+	NoteBadCommand   = "bad-command" // a command procbot could not carry out, with the reason
+	NoteSkipped      = "skipped"     // an operator marked a step not applicable
+	NoteStatus       = "status"      // the one progress note on the parent
+	NoteAnnouncement = "announcement"
+)
+
+// Action is a side effect procbot decided on: the core returns it, the
+// executor carries it out.
+type Action struct {
+	Kind   ActionKind `json:"kind"`
+	Ticket TicketRef  `json:"ticket"`
+	// Note is the note kind (for ActNote).
+	Note   string `json:"note,omitempty"`
+	Public bool   `json:"public,omitempty"`
+	// Digest identifies the note's content; for kinds that must not repeat
+	// (missing, status) the executor records it in Instance.Posted.
+	Digest  string `json:"digest,omitempty"`
+	Step    string `json:"step,omitempty"`
+	Who     string `json:"who,omitempty"`
+	Command string `json:"command,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Policy is the configuration the core decides with.
+type Policy struct {
+	// Operators may approve, reject, set the kind and mark steps not
+	// applicable. Compared exactly after trimming and lowercasing.
+	Operators []string
+	// ApprovalTag, if set, approves a request when the parent carries it.
+	// Anyone the tracker lets tag the parent can then approve: leave it empty
+	// unless tagging is restricted to operators.
+	ApprovalTag string
+	// Terminal lists, per tracker, the state names that complete a step.
+	Terminal map[string][]string
+	// Robots maps a tracker to procbot's own login there; its own articles
+	// carry no commands and no request data.
+	Robots map[string]string
+}
+
+// IsTerminal reports whether state completes a step in the given tracker.
+func (p Policy) IsTerminal(tracker, state string) bool {
+	for _, s := range p.Terminal[tracker] {
+		if equalFold(s, state) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,474 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/procbot/procbot/internal/intake"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// Snapshot is one ticket as a tracker showed it this cycle.
+type Snapshot struct {
+	Ticket   Ticket
+	Articles []Article // may include articles already processed; Decide skips them
+}
+
+// Observation is what the trackers showed this cycle of one request. Only
+// tickets that changed are re-read, so most cycles observe little or nothing.
+type Observation struct {
+	Parent   *Snapshot           // nil: the parent was not re-read
+	Children map[string]Snapshot // by step id
+}
+
+// Input is everything Decide looks at.
+type Input struct {
+	Procedure *procedure.Procedure
+	State     Instance
+	Observed  Observation
+	Policy    Policy
+	Now       time.Time
+}
+
+// NewInstance starts the record of a request seen for the first time.
+func NewInstance(p *procedure.Procedure, parent Ticket, product string, now time.Time) Instance {
+	inst := Instance{
+		Key:       InstanceKey(p.ID, parent.Ref),
+		Procedure: p.ID,
+		Parent:    parent.Ref,
+		ParentURL: parent.URL,
+		Title:     parent.Title,
+		Product:   product,
+		Phase:     PhaseIncomplete,
+		Steps:     map[string]StepState{},
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	for _, id := range p.Order() {
+		inst.Steps[id] = StepState{Status: StepWaiting}
+	}
+	return inst
+}
+
+// Decide is procbot's core: from a procedure, the recorded state of one
+// request and what the trackers show of it, it computes the new state. Side
+// effects to carry out are the steps in StepOpening (open their child
+// tickets) and the actions in the returned Outbox. Decide does no I/O and
+// does not modify its input.
+func Decide(in Input) Instance {
+	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now}
+	d.fillSteps()
+	if d.inst.Phase.Finished() {
+		return d.inst
+	}
+	if in.Observed.Parent != nil {
+		d.parent(*in.Observed.Parent)
+	}
+	if d.inst.Phase.Finished() {
+		d.inst.UpdatedAt = d.now
+		return d.inst
+	}
+	for _, id := range d.p.Order() {
+		if snap, ok := in.Observed.Children[id]; ok {
+			d.child(id, snap)
+		}
+	}
+	d.data()
+	d.phase()
+	if d.inst.Phase == PhaseRunning {
+		d.advance()
+	}
+	d.status()
+	if !d.inst.equal(in.State) {
+		d.inst.UpdatedAt = d.now
+	}
+	return d.inst
+}
+
+type decider struct {
+	in   Input
+	p    *procedure.Procedure
+	inst Instance
+	now  time.Time
+}
+
+// fillSteps adds steps the procedure gained since the request was recorded.
+func (d *decider) fillSteps() {
+	for _, id := range d.p.Order() {
+		if _, ok := d.inst.Steps[id]; !ok {
+			d.inst.Steps[id] = StepState{Status: StepWaiting}
+		}
+	}
+}
+
+func (d *decider) isRobot(tracker, author string) bool {
+	r := d.in.Policy.Robots[tracker]
+	return r != "" && intake.SameIdentity(r, author)
+}
+
+func (d *decider) isOperator(who string) bool {
+	for _, op := range d.in.Policy.Operators {
+		if intake.SameIdentity(op, who) {
+			return true
+		}
+	}
+	return false
+}
+
+// unseen returns the articles of snap newer than the last one processed,
+// and records them as processed.
+func (d *decider) unseen(snap Snapshot) []Article {
+	key := snap.Ticket.Ref.Key()
+	last := d.inst.Seen[key]
+	var out []Article
+	for _, a := range snap.Articles {
+		if a.ID > last {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > 0 {
+		d.inst.Seen[key] = out[len(out)-1].ID
+	}
+	return out
+}
+
+func (d *decider) parent(snap Snapshot) {
+	t := snap.Ticket
+	if t.Title != "" {
+		d.inst.Title = t.Title
+	}
+	if t.URL != "" {
+		d.inst.ParentURL = t.URL
+	}
+	for _, a := range d.unseen(snap) {
+		if d.isRobot(t.Ref.Tracker, a.Author) {
+			continue
+		}
+		if d.inst.Applicant == "" {
+			d.inst.Applicant = a.Author
+		}
+		if !d.started() {
+			parsed := intake.ParseRequest(d.p.Request.Fields, a.Body)
+			d.inst.Data = intake.MergeData(d.inst.Data, parsed.Data)
+			if k := d.inst.Data["kind"]; k != "" && d.inst.Kind == "" {
+				d.inst.Kind = k
+			}
+		}
+		for _, c := range intake.ParseCommands(a.Body) {
+			d.command(a.Author, c)
+			if d.inst.Phase.Finished() {
+				return
+			}
+		}
+	}
+	if tag := d.in.Policy.ApprovalTag; tag != "" && hasTag(t.Tags, tag) {
+		d.approve("tag " + tag)
+	}
+}
+
+// started reports whether the request was approved with complete data, after
+// which edits to the request no longer change it.
+func (d *decider) started() bool {
+	return d.inst.Phase == PhaseRunning || d.inst.Phase.Finished()
+}
+
+func (d *decider) approvalStep() string {
+	for _, s := range d.p.Steps {
+		if s.Kind == procedure.KindApproval {
+			return s.ID
+		}
+	}
+	return ""
+}
+
+func (d *decider) approve(by string) {
+	id := d.approvalStep()
+	if id == "" || d.inst.Steps[id].Status.Complete() {
+		return
+	}
+	st := d.inst.Steps[id]
+	st.Status, st.By, st.DoneAt = StepDone, by, d.now
+	d.inst.Steps[id] = st
+}
+
+func (d *decider) command(author string, c intake.Command) {
+	parent := d.inst.Parent
+	switch c.Name {
+	case "approve", "reject", "kind", "na":
+	default:
+		return // not a procbot command on a request
+	}
+	if !d.isOperator(author) {
+		d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteUnauthorised, Public: true, Who: author, Command: c.Name})
+		return
+	}
+	switch c.Name {
+	case "approve":
+		if d.approvalStep() == "" || d.inst.Steps[d.approvalStep()].Status.Complete() {
+			return
+		}
+		if d.inst.Applicant != "" && intake.SameIdentity(author, d.inst.Applicant) {
+			d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteSelfApproval, Public: true, Who: author})
+			return
+		}
+		d.approve(author)
+	case "reject":
+		if c.Args == "" {
+			d.badCommand(parent, author, c, "a reason is required: /reject <reason>")
+			return
+		}
+		d.inst.Phase, d.inst.RejectReason = PhaseRejected, c.Args
+		d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteRejected, Public: true, Who: author, Reason: c.Args})
+		d.enqueue(Action{Kind: ActClose, Ticket: parent})
+	case "kind":
+		kind, ok := d.kindChoice(c.Args)
+		if !ok {
+			d.badCommand(parent, author, c, fmt.Sprintf("the kind must be one of: %s", strings.Join(d.kindChoices(), ", ")))
+			return
+		}
+		d.inst.Kind = kind
+	case "na":
+		d.operatorSkip(author, c)
+	}
+}
+
+func (d *decider) badCommand(t TicketRef, who string, c intake.Command, reason string) {
+	d.enqueue(Action{Kind: ActNote, Ticket: t, Note: NoteBadCommand, Public: true, Who: who, Command: c.Name, Reason: reason})
+}
+
+func (d *decider) kindChoices() []string {
+	for _, f := range d.p.Request.Fields {
+		if f.Key == "kind" && len(f.Choices) > 0 {
+			return f.Choices
+		}
+	}
+	return []string{"cloud", "middleware"}
+}
+
+func (d *decider) kindChoice(v string) (string, bool) {
+	for _, c := range d.kindChoices() {
+		if equalFold(c, strings.TrimSpace(v)) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// operatorSkip handles "/na <step> <reason>" on the request.
+func (d *decider) operatorSkip(author string, c intake.Command) {
+	id, reason, _ := strings.Cut(c.Args, " ")
+	reason = strings.TrimSpace(reason)
+	step, ok := d.p.Step(id)
+	switch {
+	case !ok || step.Kind == procedure.KindApproval || step.Kind == procedure.KindAnnouncement:
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not a step that can be marked not applicable; use /na <step> <reason>", id))
+		return
+	case reason == "":
+		d.badCommand(d.inst.Parent, author, c, "a reason is required: /na <step> <reason>")
+		return
+	}
+	st := d.inst.Steps[id]
+	if st.Status.Complete() {
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("step %s is already %s", id, st.Status))
+		return
+	}
+	st.Status, st.Reason, st.By, st.DoneAt = StepSkipped, reason, author, d.now
+	d.inst.Steps[id] = st
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteSkipped, Public: true, Step: id, Who: author, Reason: reason})
+	if !st.Child.IsZero() {
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteSkipped, Public: true, Step: id, Who: author, Reason: reason})
+		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
+	}
+}
+
+func (d *decider) child(id string, snap Snapshot) {
+	st := d.inst.Steps[id]
+	if st.Child.IsZero() || st.Child.Key() != snap.Ticket.Ref.Key() {
+		return // not (or no longer) this step's child
+	}
+	for _, a := range d.unseen(snap) {
+		if d.isRobot(snap.Ticket.Ref.Tracker, a.Author) {
+			continue
+		}
+		for _, c := range intake.ParseCommands(a.Body) {
+			if c.Name != "na" {
+				continue
+			}
+			if c.Args == "" {
+				d.badCommand(st.Child, a.Author, c, "a reason is required: /na <reason>, then close this ticket")
+				continue
+			}
+			st.NAReason, st.By = c.Args, a.Author
+		}
+	}
+	terminal := d.in.Policy.IsTerminal(snap.Ticket.Ref.Tracker, snap.Ticket.State)
+	switch {
+	case terminal && st.Status == StepOpen:
+		if st.NAReason != "" {
+			st.Status, st.Reason = StepSkipped, st.NAReason
+		} else {
+			st.Status = StepDone
+		}
+		st.DoneAt = d.now
+	case !terminal && st.Status.Complete() && !d.closing(st.Child):
+		// Reopened by its unit: the step is open again. Successors already
+		// opened stay open.
+		st.Status, st.Reason, st.NAReason, st.By, st.DoneAt = StepOpen, "", "", "", time.Time{}
+	}
+	d.inst.Steps[id] = st
+}
+
+// closing reports whether procbot itself is about to close the ticket.
+func (d *decider) closing(t TicketRef) bool {
+	for _, a := range d.inst.Outbox {
+		if a.Kind == ActClose && a.Ticket.Key() == t.Key() {
+			return true
+		}
+	}
+	return false
+}
+
+// data re-checks the prerequisite data and asks for what is missing, once
+// for each distinct set of problems.
+func (d *decider) data() {
+	if d.started() {
+		return
+	}
+	d.inst.Missing = intake.Validate(d.p.Request.Fields, d.inst.Data)
+	if len(d.inst.Missing) == 0 {
+		d.dropPending(NoteMissing)
+		return
+	}
+	var b strings.Builder
+	for _, pr := range d.inst.Missing {
+		fmt.Fprintf(&b, "%s\x00%s\x00", pr.Field, pr.Message)
+	}
+	digest := digestOf(b.String())
+	if digest != d.inst.Posted[NoteMissing] {
+		d.enqueueOnce(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteMissing, Public: true, Digest: digest})
+	} else {
+		d.dropPending(NoteMissing)
+	}
+}
+
+func (d *decider) phase() {
+	switch {
+	case d.inst.Phase.Finished() || d.inst.Phase == PhaseRunning:
+	case len(d.inst.Missing) > 0:
+		d.inst.Phase = PhaseIncomplete
+	case d.approvalStep() != "" && !d.inst.Steps[d.approvalStep()].Status.Complete():
+		d.inst.Phase = PhaseAwaitingApproval
+	default:
+		d.inst.Phase = PhaseRunning
+	}
+}
+
+// advance opens every step whose predecessors are complete, skips steps that
+// do not apply, and completes the procedure with the announcement.
+func (d *decider) advance() {
+	for _, id := range d.p.Order() {
+		st := d.inst.Steps[id]
+		if st.Status != StepWaiting {
+			continue
+		}
+		step, _ := d.p.Step(id)
+		if !d.p.Applies(id, d.inst.Kind) {
+			st.Status, st.DoneAt = StepSkipped, d.now
+			st.Reason = fmt.Sprintf("applies only to %s products; this one is %s", strings.Join(step.AppliesTo, " or "), d.inst.Kind)
+			d.inst.Steps[id] = st
+			continue
+		}
+		if !d.complete(step.After) {
+			continue
+		}
+		switch step.Kind {
+		case procedure.KindAnnouncement:
+			st.Status, st.DoneAt = StepDone, d.now
+			d.inst.Steps[id] = st
+			d.inst.Phase = PhaseCompleted
+			d.dropPending(NoteStatus)
+			d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteAnnouncement, Public: true, Step: id})
+			d.enqueue(Action{Kind: ActClose, Ticket: d.inst.Parent})
+			return
+		case procedure.KindApproval:
+			// Completed only by an operator's approval.
+		default:
+			st.Status = StepOpening
+			d.inst.Steps[id] = st
+		}
+	}
+}
+
+func (d *decider) complete(ids []string) bool {
+	for _, id := range ids {
+		if !d.inst.Steps[id].Status.Complete() {
+			return false
+		}
+	}
+	return true
+}
+
+// status keeps the one progress note on the parent current: it is queued
+// only when the progress differs from the last one posted.
+func (d *decider) status() {
+	if d.inst.Phase != PhaseAwaitingApproval && d.inst.Phase != PhaseRunning {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s", d.inst.Phase, d.inst.Kind)
+	for _, id := range d.p.Order() {
+		s := d.inst.Steps[id].Status
+		if s == StepOpening {
+			s = StepOpen // the child being created is not news
+		}
+		fmt.Fprintf(&b, "|%s=%s", id, s)
+	}
+	digest := digestOf(b.String())
+	if digest == d.inst.Posted[NoteStatus] {
+		d.dropPending(NoteStatus)
+		return
+	}
+	d.enqueueOnce(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteStatus, Public: true, Digest: digest})
+}
+
+func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }
+
+// enqueueOnce queues a note of a kind that has at most one pending copy,
+// replacing an older pending one.
+func (d *decider) enqueueOnce(a Action) {
+	d.dropPending(a.Note)
+	d.enqueue(a)
+}
+
+func (d *decider) dropPending(note string) {
+	out := d.inst.Outbox[:0:0]
+	for _, a := range d.inst.Outbox {
+		if !(a.Kind == ActNote && a.Note == note && a.Ticket.Key() == d.inst.Parent.Key()) {
+			out = append(out, a)
+		}
+	}
+	d.inst.Outbox = out
+}
+
+func digestOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+func hasTag(tags []string, tag string) bool {
+	for _, t := range tags {
+		if equalFold(t, tag) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFold(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}

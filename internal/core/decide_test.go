@@ -1,0 +1,381 @@
+package core_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// A small procedure with every kind of step: an approval, a coordination
+// step, two areas in parallel (one only for cloud products) and the
+// announcement.
+const testProcedure = `
+id: TEST1
+title: Test procedure
+version: v1
+default_due_days: 14
+request:
+  subject: "Request for integration of {product} to EGI Production Infrastructure (TEST1)"
+  search: TEST1
+  fields:
+    - {key: product, label: name of Technology Product, required: true}
+    - {key: contact, label: contact details, format: contact, required: true}
+    - {key: motivation, label: motivation, required: true}
+    - {key: kind, label: type of product, format: choice, choices: [cloud, middleware]}
+units:
+  ops: {name: EGI Operations, route: {tracker: ggus, queue: Operations}}
+  gocdb: {name: GOCDB, route: {tracker: ggus, queue: GOCDB}}
+  umd: {name: UMD, route: {tracker: rt, queue: sw-rel}}
+steps:
+  - {id: approval, area: Request, kind: approval, unit: ops, action: Ask the OMB.}
+  - {id: "0a", area: Coordination, unit: ops, action: Agree the UA., after: [approval]}
+  - {id: a1, area: Configuration, unit: gocdb, action: Add service types., after: ["0a"]}
+  - {id: a2, area: Configuration, unit: gocdb, action: Register the site., after: [a1]}
+  - {id: b1, area: Marketplace, unit: umd, action: Subscribe to image lists., after: ["0a"], applies_to: [cloud]}
+  - {id: ann, area: Announcement, kind: announcement, unit: ops, action: Announce., after: [a2, b1]}
+`
+
+var (
+	t0     = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	parent = core.TicketRef{Tracker: "ggus", ID: "1000", Number: "10100"}
+	policy = core.Policy{
+		Operators: []string{"ops@egi.eu", "Chief@EGI.eu"},
+		Terminal:  map[string][]string{"ggus": {"solved", "closed"}, "rt": {"resolved"}},
+		Robots:    map[string]string{"ggus": "procbot@egi.eu", "rt": "procbot"},
+	}
+	fullBody = "Prerequisite data:\n* name of Technology Product: FooStack\n* contact details: Jane Doe, jane@foo.example\n* motivation: users want it\n"
+)
+
+func loadTest(t *testing.T) *procedure.Procedure {
+	t.Helper()
+	p, err := procedure.Parse([]byte(testProcedure))
+	if err != nil {
+		t.Fatalf("test procedure: %v", err)
+	}
+	return p
+}
+
+func article(id int64, author, body string) core.Article {
+	return core.Article{ID: id, Author: author, Body: body, CreatedAt: t0}
+}
+
+func parentSnap(state string, arts ...core.Article) *core.Snapshot {
+	return &core.Snapshot{Ticket: core.Ticket{Ref: parent, Title: "Request for integration of FooStack to EGI Production Infrastructure (TEST1)", State: state}, Articles: arts}
+}
+
+func childRef(n string) core.TicketRef {
+	return core.TicketRef{Tracker: "ggus", ID: n, Number: "1" + n}
+}
+
+func childSnap(n, state string, arts ...core.Article) core.Snapshot {
+	return core.Snapshot{Ticket: core.Ticket{Ref: childRef(n), State: state}, Articles: arts}
+}
+
+// state builds a recorded instance: fresh, then the given step statuses.
+func state(p *procedure.Procedure, phase core.Phase, steps map[string]core.StepState) core.Instance {
+	inst := core.NewInstance(p, core.Ticket{Ref: parent, Title: "t"}, "FooStack", t0)
+	inst.Phase = phase
+	inst.Applicant = "jane@foo.example"
+	inst.Data = map[string]string{"product": "FooStack", "contact_name": "Jane Doe", "contact_email": "jane@foo.example", "motivation": "users want it"}
+	inst.Seen = map[string]int64{parent.Key(): 1}
+	for id, st := range steps {
+		inst.Steps[id] = st
+	}
+	return inst
+}
+
+func open(n string) core.StepState { return core.StepState{Status: core.StepOpen, Child: childRef(n)} }
+func done(n string) core.StepState { return core.StepState{Status: core.StepDone, Child: childRef(n)} }
+
+var approved = core.StepState{Status: core.StepDone, By: "ops@egi.eu"}
+
+func notes(inst core.Instance) []string {
+	var out []string
+	for _, a := range inst.Outbox {
+		s := string(a.Kind)
+		if a.Kind == core.ActNote {
+			s += ":" + a.Note
+		}
+		out = append(out, s+"@"+a.Ticket.ID)
+	}
+	return out
+}
+
+func TestDecide(t *testing.T) {
+	p := loadTest(t)
+	running := func(steps map[string]core.StepState) core.Instance { return state(p, core.PhaseRunning, steps) }
+
+	tests := []struct {
+		name      string
+		state     core.Instance
+		parent    *core.Snapshot
+		children  map[string]core.Snapshot
+		wantPhase core.Phase
+		wantSteps map[string]core.StepStatus
+		wantOut   []string // outbox, in order: kind:note@ticket
+		check     func(t *testing.T, got core.Instance)
+	}{
+		{
+			name:      "new complete request waits for approval and says so once",
+			state:     core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:    parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting, "0a": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Applicant != "jane@foo.example" || got.Data["contact_email"] != "jane@foo.example" {
+					t.Errorf("applicant %q, data %v", got.Applicant, got.Data)
+				}
+			},
+		},
+		{
+			name:      "incomplete data gets one note naming what is missing and opens nothing",
+			state:     core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:    parentSnap("new", article(1, "jane@foo.example", "* name of Technology Product: FooStack\n* motivation: users\n/approve")),
+			wantPhase: core.PhaseIncomplete,
+			wantOut:   []string{"note:unauthorised@1000", "note:missing@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if len(got.Missing) == 0 || got.Missing[0].Field != "contact" {
+					t.Errorf("missing = %+v, want the contact", got.Missing)
+				}
+			},
+		},
+		{
+			name: "the same missing data is not asked for twice",
+			state: func() core.Instance {
+				inst := state(p, core.PhaseIncomplete, nil)
+				delete(inst.Data, "motivation")
+				first := core.Decide(core.Input{Procedure: p, State: inst, Policy: policy, Now: t0})
+				first.Posted = map[string]string{core.NoteMissing: first.Outbox[0].Digest}
+				first.Outbox = nil
+				return first
+			}(),
+			parent:    parentSnap("open", article(2, "jane@foo.example", "Any news?")),
+			wantPhase: core.PhaseIncomplete,
+			wantOut:   nil,
+		},
+		{
+			name: "data supplied later completes the request",
+			state: func() core.Instance {
+				inst := state(p, core.PhaseIncomplete, nil)
+				delete(inst.Data, "motivation")
+				return inst
+			}(),
+			parent:    parentSnap("open", article(2, "jane@foo.example", "* motivation: three communities need it")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Data["motivation"] != "three communities need it" || len(got.Missing) != 0 {
+					t.Errorf("data %v, missing %v", got.Data, got.Missing)
+				}
+			},
+		},
+		{
+			name:      "approval by a non-operator is refused with a note and changes nothing",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "ops@egi.eu.evil.example", "/approve")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting, "0a": core.StepWaiting},
+			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+		},
+		{
+			name: "the applicant cannot approve their own request even as an operator",
+			state: func() core.Instance {
+				s := state(p, core.PhaseAwaitingApproval, nil)
+				s.Applicant = "ops@egi.eu"
+				return s
+			}(),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/approve")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
+			wantOut:   []string{"note:self-approval@1000", "note:status@1000"},
+		},
+		{
+			name:      "approval by an operator, in any case, opens the first step",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "CHIEF@egi.eu", "Approved by the OMB on 2 Nov.\n/Approve")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening, "a1": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if by := got.Steps["approval"].By; by != "CHIEF@egi.eu" {
+					t.Errorf("approved by %q", by)
+				}
+			},
+		},
+		{
+			name:      "approval with a configured tag",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    &core.Snapshot{Ticket: core.Ticket{Ref: parent, State: "open", Tags: []string{"PROC19-approved"}}},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "rejection by an operator notes the reason and closes the request",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/reject the OMB found no Resource Centre to deploy it")),
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"note:rejected@1000", "close@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.RejectReason != "the OMB found no Resource Centre to deploy it" || got.Outbox[0].Reason != got.RejectReason {
+					t.Errorf("reason %q / %q", got.RejectReason, got.Outbox[0].Reason)
+				}
+			},
+		},
+		{
+			name:      "rejection without a reason is refused",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/reject")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+		},
+		{
+			name:      "a child closed completes its step and opens the successors in every area",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening, "a2": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child in a non-terminal state leaves its step open",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "in progress")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a reopened child reopens its step",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "reopened")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepOpen},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child closed after /na is skipped with the reason",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"b1": childSnap("2002", "solved", article(5, "umd@egi.eu", "/na the product has no VM images"))},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped, "a1": core.StepOpen},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Steps["b1"].Reason != "the product has no VM images" {
+					t.Errorf("reason %q", got.Steps["b1"].Reason)
+				}
+			},
+		},
+		{
+			name:      "an operator marks a step not applicable on the request: its child is told and closed",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/na b1 no marketplace for middleware")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped},
+			wantOut:   []string{"note:skipped@1000", "note:skipped@2002", "close@2002", "note:status@1000"},
+		},
+		{
+			name:      "a step for cloud products only is skipped once an operator says middleware",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/kind middleware")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "closed")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped, "a1": core.StepOpening},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "the kind from the request's optional field decides applicability",
+			state:     core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:    parentSnap("new", article(1, "jane@foo.example", fullBody+"* type of product: Middleware\n")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Kind != "middleware" {
+					t.Errorf("kind %q", got.Kind)
+				}
+			},
+		},
+		{
+			name:      "the last step done posts the announcement and closes the request",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": done("2001"), "a2": open("2003"), "b1": done("2002")}),
+			children:  map[string]core.Snapshot{"a2": childSnap("2003", "solved")},
+			wantPhase: core.PhaseCompleted,
+			wantSteps: map[string]core.StepStatus{"a2": core.StepDone, "ann": core.StepDone},
+			wantOut:   []string{"note:announcement@1000", "close@1000"},
+		},
+		{
+			name:      "procbot's own notes carry no commands",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "procbot@egi.eu", "an operator writes\n/approve\non this ticket")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name: "articles already processed are not processed again",
+			state: func() core.Instance {
+				s := state(p, core.PhaseAwaitingApproval, nil)
+				s.Seen[parent.Key()] = 2
+				return s
+			}(),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/approve")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a finished request is left alone",
+			state:     state(p, core.PhaseCompleted, nil),
+			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),
+			wantPhase: core.PhaseCompleted,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := policy
+			pol.ApprovalTag = "proc19-approved"
+			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children}, Policy: pol, Now: t0.Add(time.Hour)}
+			before := tc.state.Clone()
+			got := core.Decide(in)
+			if got.Phase != tc.wantPhase {
+				t.Errorf("phase = %s, want %s", got.Phase, tc.wantPhase)
+			}
+			for id, want := range tc.wantSteps {
+				if s := got.Steps[id].Status; s != want {
+					t.Errorf("step %s = %s, want %s", id, s, want)
+				}
+			}
+			if g, w := strings.Join(notes(got), " "), strings.Join(tc.wantOut, " "); g != w {
+				t.Errorf("outbox = [%s]\n       want [%s]", g, w)
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+			if !sameJSON(t, before, tc.state) {
+				t.Errorf("Decide modified its input")
+			}
+		})
+	}
+}
+
+// TestDecideIsStable: deciding again on the result, with nothing new
+// observed and the outbox carried out, changes nothing and queues nothing.
+func TestDecideIsStable(t *testing.T) {
+	p := loadTest(t)
+	inst := core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0)
+	inst = core.Decide(core.Input{Procedure: p, State: inst, Observed: core.Observation{Parent: parentSnap("new", article(1, "jane@foo.example", fullBody))}, Policy: policy, Now: t0})
+	for _, a := range inst.Outbox {
+		if a.Digest != "" {
+			inst.Posted[a.Note] = a.Digest
+		}
+	}
+	inst.Outbox = nil
+	again := core.Decide(core.Input{Procedure: p, State: inst, Policy: policy, Now: t0.Add(time.Hour)})
+	if len(again.Outbox) != 0 || !sameJSON(t, again, inst) {
+		t.Errorf("second decision changed the request: outbox %v", notes(again))
+	}
+}

@@ -1,0 +1,84 @@
+package core
+
+import (
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// StepView is one step as notes and mails show it.
+type StepView struct {
+	ID       string
+	Area     string
+	Kind     string
+	Unit     string // name of the responsible unit
+	Action   string
+	Notes    string
+	Status   StepStatus
+	Child    TicketRef
+	ChildURL string
+	Reason   string
+	By       string
+	After    []string
+}
+
+// AreaView counts the steps of one area.
+type AreaView struct {
+	Name  string
+	Done  int // done or skipped
+	Total int
+}
+
+// Summary is the progress of one request.
+type Summary struct {
+	Done, Skipped, Open, Waiting, Total int
+	Areas                               []AreaView
+	Steps                               []StepView // in procedure order
+}
+
+// Summarize reports a request's progress, step by step and area by area.
+func Summarize(p *procedure.Procedure, inst Instance) Summary {
+	var s Summary
+	areas := map[string]*AreaView{}
+	for _, name := range p.Areas() {
+		s.Areas = append(s.Areas, AreaView{Name: name})
+	}
+	for i := range s.Areas {
+		areas[s.Areas[i].Name] = &s.Areas[i]
+	}
+	for _, id := range p.Order() {
+		step, _ := p.Step(id)
+		st := inst.Steps[id]
+		status := st.Status
+		if status == "" {
+			status = StepWaiting
+		}
+		v := StepView{ID: id, Area: step.Area, Kind: kindOf(step), Unit: p.UnitName(id), Action: step.Action, Notes: step.Notes,
+			Status: status, Child: st.Child, ChildURL: st.ChildURL, Reason: st.Reason, By: st.By, After: step.After}
+		s.Steps = append(s.Steps, v)
+		s.Total++
+		a := areas[step.Area]
+		if a != nil {
+			a.Total++
+		}
+		switch status {
+		case StepDone:
+			s.Done++
+		case StepSkipped:
+			s.Skipped++
+		case StepOpen, StepOpening:
+			s.Open++
+		default:
+			s.Waiting++
+		}
+		if status.Complete() && a != nil {
+			a.Done++
+		}
+	}
+	return s
+}
+
+func kindOf(s procedure.Step) string {
+	if s.Kind == "" {
+		return procedure.KindTask
+	}
+	return s.Kind
+}

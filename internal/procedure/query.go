@@ -1,0 +1,134 @@
+package procedure
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Step returns the step with the given id.
+func (p *Procedure) Step(id string) (Step, bool) {
+	for _, s := range p.Steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// Order returns the step ids in an order that respects every "after": a
+// step comes after all its predecessors. Among steps that are ready at the
+// same time, the one earlier in the file comes first, so a file written in
+// dependency order comes back unchanged. Steps caught in a cycle (which
+// Validate rejects) are appended in file order.
+func (p *Procedure) Order() []string {
+	ids := p.uniqueIDs()
+	preds := p.predecessors()
+	done := make(map[string]bool, len(ids))
+	order := make([]string, 0, len(ids))
+	for len(order) < len(ids) {
+		progressed := false
+		for _, id := range ids {
+			if done[id] || !allDone(preds[id], done) {
+				continue
+			}
+			done[id] = true
+			order = append(order, id)
+			progressed = true
+			break // rescan from the top: keeps file order where possible
+		}
+		if !progressed {
+			for _, id := range ids {
+				if !done[id] {
+					done[id] = true
+					order = append(order, id)
+				}
+			}
+		}
+	}
+	return order
+}
+
+func allDone(ids []string, done map[string]bool) bool {
+	for _, id := range ids {
+		if !done[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// RouteOf returns where the step's child ticket is opened: the step's own
+// route, else its unit's. It is zero for an unknown step and for a step
+// with neither. Only task steps open children; for the other kinds the
+// result is just the unit's route.
+func (p *Procedure) RouteOf(stepID string) Route {
+	s, ok := p.Step(stepID)
+	if !ok {
+		return Route{}
+	}
+	if !s.Route.IsZero() {
+		return s.Route
+	}
+	return p.Units[s.Unit].Route
+}
+
+// UnitName returns the display name of the step's responsible unit: the
+// unit's name, else its key. It is "" for an unknown step or one without a
+// unit.
+func (p *Procedure) UnitName(stepID string) string {
+	s, ok := p.Step(stepID)
+	if !ok || s.Unit == "" {
+		return ""
+	}
+	if name := p.Units[s.Unit].Name; name != "" {
+		return name
+	}
+	return s.Unit
+}
+
+// Applies reports whether the step applies to a product of the given kind
+// (the request's KindField value). A step without applies_to always
+// applies, and so does every step while the kind is unknown (""); otherwise
+// the kind must be listed, compared case-insensitively. An unknown step
+// does not apply.
+func (p *Procedure) Applies(stepID, kind string) bool {
+	s, ok := p.Step(stepID)
+	if !ok {
+		return false
+	}
+	kind = strings.TrimSpace(kind)
+	if len(s.AppliesTo) == 0 || kind == "" {
+		return true
+	}
+	return slices.ContainsFunc(s.AppliesTo, func(a string) bool {
+		return strings.EqualFold(strings.TrimSpace(a), kind)
+	})
+}
+
+// Areas returns the steps' areas, each once, in the order they first appear
+// in the file. Steps without an area are left out.
+func (p *Procedure) Areas() []string {
+	var areas []string
+	for _, s := range p.Steps {
+		if s.Area != "" && !slices.Contains(areas, s.Area) {
+			areas = append(areas, s.Area)
+		}
+	}
+	return areas
+}
+
+// Due returns how long the step may stay open before it is overdue: its
+// due_days, else the procedure's default_due_days, as a duration of whole
+// days. Zero means no due date (also for an unknown step).
+func (p *Procedure) Due(stepID string) time.Duration {
+	s, ok := p.Step(stepID)
+	if !ok {
+		return 0
+	}
+	days := s.DueDays
+	if days <= 0 {
+		days = p.DefaultDueDays
+	}
+	return time.Duration(max(days, 0)) * 24 * time.Hour
+}

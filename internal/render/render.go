@@ -1,0 +1,150 @@
+// Package render turns procbot's templates (templates/notes/*.tmpl) into the
+// text of child tickets and notes.
+//
+// Templates are text/template and user text (product names, reasons, request
+// data) only ever reaches them as data, never as template source, so a
+// request cannot inject template syntax. Notes are sent to the trackers as
+// text/plain, so HTML in user text is shown, not interpreted.
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"strings"
+	"text/template"
+	"unicode/utf8"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// Renderer holds the parsed templates.
+type Renderer struct {
+	t *template.Template
+}
+
+// Data is what every template sees.
+type Data struct {
+	Procedure *procedure.Procedure
+	Request   core.Instance
+	Action    core.Action
+	Step      core.StepView
+	Summary   core.Summary
+	Operators []string
+	Marker    string
+}
+
+// New parses the templates under notes/ in base, then those in overrides
+// (if not nil), which replace templates of the same name: operators can
+// change a text without rebuilding procbot.
+func New(base fs.FS, overrides fs.FS) (*Renderer, error) {
+	t := template.New("procbot").Funcs(funcs).Option("missingkey=zero")
+	if _, err := t.ParseFS(base, "notes/*.tmpl"); err != nil {
+		return nil, fmt.Errorf("render: parse templates: %w", err)
+	}
+	if overrides != nil {
+		matches, err := fs.Glob(overrides, "notes/*.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("render: list override templates: %w", err)
+		}
+		if len(matches) > 0 {
+			if _, err := t.ParseFS(overrides, matches...); err != nil {
+				return nil, fmt.Errorf("render: parse override templates: %w", err)
+			}
+		}
+	}
+	for _, name := range required {
+		if t.Lookup(name+".tmpl") == nil {
+			return nil, fmt.Errorf("render: template notes/%s.tmpl is missing", name)
+		}
+	}
+	return &Renderer{t: t}, nil
+}
+
+var required = []string{
+	"child-title", "child-body",
+	core.NoteMissing, core.NoteUnauthorised, core.NoteSelfApproval, core.NoteRejected,
+	core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement,
+}
+
+func (r *Renderer) exec(name string, d Data) (string, error) {
+	var b bytes.Buffer
+	if err := r.t.ExecuteTemplate(&b, name+".tmpl", d); err != nil {
+		return "", fmt.Errorf("render %s for %s: %w", name, d.Request.Key, err)
+	}
+	return strings.TrimSpace(b.String()) + "\n", nil
+}
+
+func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID string) Data {
+	d := Data{Procedure: p, Request: inst, Summary: core.Summarize(p, inst)}
+	for _, v := range d.Summary.Steps {
+		if v.ID == stepID {
+			d.Step = v
+		}
+	}
+	if stepID != "" {
+		d.Marker = core.ChildMarker(p.ID, inst.Parent, stepID)
+	}
+	return d
+}
+
+// maxTitle is below Zammad's 250-character title limit.
+const maxTitle = 240
+
+// ChildTitle is the title of a step's child ticket; it starts with the
+// step's marker.
+func (r *Renderer) ChildTitle(p *procedure.Procedure, inst core.Instance, stepID string) (string, error) {
+	s, err := r.exec("child-title", r.data(p, inst, stepID))
+	if err != nil {
+		return "", err
+	}
+	return clip(maxTitle, oneline(s)), nil
+}
+
+// ChildBody is the first article of a step's child ticket.
+func (r *Renderer) ChildBody(p *procedure.Procedure, inst core.Instance, stepID string) (string, error) {
+	return r.exec("child-body", r.data(p, inst, stepID))
+}
+
+// Note is the text of a note action.
+func (r *Renderer) Note(p *procedure.Procedure, inst core.Instance, a core.Action, operators []string) (string, error) {
+	d := r.data(p, inst, a.Step)
+	d.Action, d.Operators = a, operators
+	return r.exec(a.Note, d)
+}
+
+var funcs = template.FuncMap{
+	"oneline": oneline,
+	"clip":    clip,
+	"join":    strings.Join,
+	"pad": func(n int, s string) string {
+		if c := utf8.RuneCountInString(s); c < n {
+			return s + strings.Repeat(" ", n-c)
+		}
+		return s
+	},
+	"stepsIn": func(steps []core.StepView, statuses ...string) []core.StepView {
+		var out []core.StepView
+		for _, s := range steps {
+			for _, st := range statuses {
+				if string(s.Status) == st {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	},
+}
+
+// oneline folds text onto one line.
+func oneline(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// clip shortens s to at most n characters, ending with "…" when cut.
+func clip(n int, s string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
