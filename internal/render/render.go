@@ -124,6 +124,41 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
+	// ticket shows a step's child reference, or that it is being opened.
+	"ticket": func(v core.StepView) string {
+		if v.Child.IsZero() {
+			return "(opening)   "
+		}
+		ref := v.Child.String()
+		if n := utf8.RuneCountInString(ref); n < 12 {
+			ref += strings.Repeat(" ", 12-n)
+		}
+		return ref
+	},
+	// nextUp lists the waiting steps whose predecessors have all started:
+	// what opens next.
+	"nextUp": func(steps []core.StepView) []core.StepView {
+		status := map[string]core.StepStatus{}
+		for _, s := range steps {
+			status[s.ID] = s.Status
+		}
+		var out []core.StepView
+		for _, s := range steps {
+			if s.Status != core.StepWaiting || s.Kind != "task" {
+				continue
+			}
+			next := true
+			for _, a := range s.After {
+				if status[a] == core.StepWaiting {
+					next = false
+				}
+			}
+			if next {
+				out = append(out, s)
+			}
+		}
+		return out
+	},
 	"stepsIn": func(steps []core.StepView, statuses ...string) []core.StepView {
 		var out []core.StepView
 		for _, s := range steps {

@@ -1,0 +1,191 @@
+package render_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/intake"
+	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/render"
+	"github.com/procbot/procbot/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/notes")
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// sample is a PROC19 request half-way: approved, some areas done, one step
+// skipped, one open, others waiting.
+func sample(t *testing.T, p *procedure.Procedure) core.Instance {
+	t.Helper()
+	parent := core.TicketRef{Tracker: "ggus", ID: "1000", Number: "10100"}
+	inst := core.NewInstance(p, core.Ticket{Ref: parent, Title: "Request for integration of FooStack to EGI Production Infrastructure (PROC19)", URL: "https://helpdesk.example/#ticket/zoom/1000"}, "FooStack", t0)
+	inst.Phase = core.PhaseRunning
+	inst.Kind = "cloud"
+	inst.Applicant = "jane.doe@foostack.example"
+	inst.Data = map[string]string{"product": "FooStack", "contact_name": "Jane Doe", "contact_email": "jane.doe@foostack.example",
+		"customers": "EGI-ACE communities", "motivation": "users asked"}
+	child := func(n int) core.TicketRef {
+		return core.TicketRef{Tracker: "ggus", ID: itoa(2000 + n), Number: itoa(10200 + n)}
+	}
+	for i, id := range []string{"approval", "0a", "0b", "1a", "1b", "2a", "2b", "2c", "3a"} {
+		inst.Steps[id] = core.StepState{Status: core.StepDone, Child: child(i), DoneAt: t0}
+	}
+	inst.Steps["approval"] = core.StepState{Status: core.StepDone, By: "ops@egi.example", DoneAt: t0}
+	inst.Steps["10"] = core.StepState{Status: core.StepSkipped, Reason: "e-GRANT was retired", By: "ops@egi.example"}
+	inst.Steps["3b"] = core.StepState{Status: core.StepOpen, Child: child(20), ChildURL: "https://helpdesk.example/#ticket/zoom/2020"}
+	inst.Steps["7c"] = core.StepState{Status: core.StepOpen, Child: core.TicketRef{Tracker: "rt", ID: "7", Number: "7"}}
+	inst.Steps["4"] = core.StepState{Status: core.StepOpening}
+	return inst
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestTexts(t *testing.T) {
+	p, err := procedure.Embedded("proc19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(templates.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := sample(t, p)
+	missing := inst.Clone()
+	missing.Phase = core.PhaseIncomplete
+	missing.Missing = []intake.Problem{
+		{Field: "contact", Label: "Technology Provider contact details", Message: "not a valid email address: \"jane@\"", Help: "write a name and an email address"},
+		{Field: "motivation", Label: "motivation", Message: "missing", Help: "say why the product should be integrated"},
+	}
+	waiting := inst.Clone()
+	waiting.Phase = core.PhaseAwaitingApproval
+	for id := range waiting.Steps {
+		waiting.Steps[id] = core.StepState{Status: core.StepWaiting}
+	}
+	parent := inst.Parent
+	tests := []struct {
+		name string
+		text func() (string, error)
+	}{
+		{"child-title", func() (string, error) { return r.ChildTitle(p, inst, "1a") }},
+		{"child-body", func() (string, error) { return r.ChildBody(p, inst, "3b") }},
+		{"missing", func() (string, error) {
+			return r.Note(p, missing, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteMissing}, nil)
+		}},
+		{"unauthorised", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteUnauthorised, Who: "mallory@example.org", Command: "approve"}, []string{"ops@egi.example", "chief@egi.example"})
+		}},
+		{"self-approval", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteSelfApproval, Who: "ops@egi.example"}, nil)
+		}},
+		{"rejected", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRejected, Who: "ops@egi.example", Reason: "no Resource Centre volunteered"}, nil)
+		}},
+		{"bad-command", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteBadCommand, Who: "ops@egi.example", Command: "kind", Reason: "the kind must be one of: cloud, middleware"}, nil)
+		}},
+		{"skipped", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteSkipped, Step: "10", Who: "ops@egi.example", Reason: "e-GRANT was retired"}, nil)
+		}},
+		{"status-running", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
+		}},
+		{"status-awaiting-approval", func() (string, error) {
+			return r.Note(p, waiting, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
+		}},
+		{"announcement", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteAnnouncement, Step: "announcement"}, nil)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.text()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("..", "..", "testdata", "golden", "notes", tc.name+".txt"), got)
+		})
+	}
+}
+
+// TestUserTextIsData: request data that looks like template syntax or HTML
+// comes out exactly as written, never executed.
+func TestUserTextIsData(t *testing.T) {
+	p, err := procedure.Embedded("proc19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(templates.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := sample(t, p)
+	hostile := `{{ .Secret }}{{template "status.tmpl" .}}<script>alert(1)</script>`
+	inst.Product = hostile
+	inst.Data["contact_name"] = "{{printf \"%s\" .Request}}"
+	body, err := r.ChildBody(p, inst, "1a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, hostile) || !strings.Contains(body, inst.Data["contact_name"]) {
+		t.Errorf("user text was changed or executed:\n%s", body)
+	}
+	title, err := r.ChildTitle(p, inst, "1a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(title, "[PROC19 ggus#10100 1a] ") || strings.ContainsAny(title, "\n\r") {
+		t.Errorf("title %q lost its marker or spans lines", title)
+	}
+}
+
+// TestOverrides: a template in the operator's directory replaces the
+// built-in one of the same name; the others stay.
+func TestOverrides(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "notes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes", "rejected.tmpl"), []byte("Rejected: {{.Action.Reason}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(templates.FS, os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := procedure.Embedded("proc19")
+	inst := sample(t, p)
+	got, err := r.Note(p, inst, core.Action{Note: core.NoteRejected, Reason: "why"}, nil)
+	if err != nil || got != "Rejected: why\n" {
+		t.Errorf("override: %q, %v", got, err)
+	}
+	if got, _ := r.Note(p, inst, core.Action{Note: core.NoteSelfApproval, Who: "x"}, nil); !strings.Contains(got, "cannot approve") {
+		t.Errorf("built-in text lost: %q", got)
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (run with -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
