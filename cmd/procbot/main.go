@@ -1,0 +1,120 @@
+// Command procbot runs EGI operations procedures (PROC19 and others)
+// through the GGUS helpdesk and Request Tracker.
+//
+//	procbot run                 the daemon, configured by PROCBOT_* variables
+//	procbot validate [FILE...]  check procedure definitions
+//	procbot demo [--db FILE]    a whole PROC19 against local simulators
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/procbot/procbot/internal/app"
+	"github.com/procbot/procbot/internal/config"
+	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/templates"
+)
+
+const usage = `procbot runs EGI operations procedures through ticket systems.
+
+Usage:
+  procbot run                  run the daemon (settings: PROCBOT_* variables, see README)
+  procbot validate [FILE...]   check procedure files (default: the built-in ones)
+  procbot demo [--db FILE]     run a whole PROC19 against local GGUS and RT simulators
+`
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs one procbot command and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = runDaemon(stderr)
+	case "validate":
+		err = validate(args[1:], stdout)
+	case "demo":
+		err = runDemo(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "procbot: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "procbot %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func runDaemon(stderr io.Writer) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	log, err := app.Logger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log.Info().Str("db", cfg.DBPath).Dur("poll_interval", cfg.PollInterval).Bool("dry_run", cfg.DryRun).Msg("procbot started")
+	err = a.Daemon.Run(ctx, cfg.PollInterval)
+	log.Info().Msg("procbot stopped")
+	return err
+}
+
+func validate(files []string, stdout io.Writer) error {
+	var errs []error
+	check := func(name string, p *procedure.Procedure, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		fmt.Fprintf(stdout, "%s: %s %s, %d steps in %d areas: valid\n", name, p.ID, p.Version, len(p.Steps), len(p.Areas()))
+	}
+	if len(files) == 0 {
+		for _, name := range templates.Names() {
+			p, err := procedure.Embedded(name)
+			check("built-in "+name, p, err)
+		}
+	}
+	for _, f := range files {
+		p, err := procedure.Load(f)
+		check(f, p, err)
+	}
+	return errors.Join(errs...)
+}
+
+func runDemo(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	db := fs.String("db", "", "keep the demo's database in `FILE` (default: a temporary file)")
+	product := fs.String("product", "FooStack", "name of the product the demo integrates")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return demo.Run(ctx, demo.Options{DBPath: *db, Product: *product, Out: stdout})
+}

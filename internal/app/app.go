@@ -1,0 +1,180 @@
+// Package app wires procbot's parts from its configuration: procedures,
+// templates, the store, the tracker clients and the daemon. The procbot
+// command and its demo both start procbot through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/procbot/procbot/internal/bolt"
+	"github.com/procbot/procbot/internal/config"
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/daemon"
+	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/render"
+	"github.com/procbot/procbot/internal/rt"
+	"github.com/procbot/procbot/internal/zammad"
+	"github.com/procbot/procbot/templates"
+)
+
+// App is a wired procbot.
+type App struct {
+	Config     config.Config
+	Procedures []*procedure.Procedure
+	Store      *bolt.DB
+	Daemon     *daemon.Daemon
+	Log        zerolog.Logger
+}
+
+// Options are the parts a caller may set beyond the configuration.
+type Options struct {
+	Now     func() time.Time
+	OnEvent func(core.AuditEntry)
+}
+
+// Logger builds the logger the settings ask for, writing to w.
+func Logger(cfg config.Config, w io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(strings.ToLower(cfg.LogLevel))
+	if err != nil || cfg.LogLevel == "" {
+		return zerolog.Nop(), fmt.Errorf("PROCBOT_LOG_LEVEL: %q is not one of debug, info, warn, error", cfg.LogLevel)
+	}
+	switch cfg.LogFormat {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	default:
+		return zerolog.Nop(), fmt.Errorf("PROCBOT_LOG_FORMAT: %q is not json or console", cfg.LogFormat)
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// Procedures loads the configured procedures (names of embedded ones, or
+// paths to YAML files) and applies the route overrides. An override must
+// name a unit or step of at least one of them.
+func Procedures(names []string, routes string) ([]*procedure.Procedure, error) {
+	overrides, err := procedure.ParseRoutes(routes)
+	if err != nil {
+		return nil, fmt.Errorf("PROCBOT_ROUTES: %w", err)
+	}
+	var procs []*procedure.Procedure
+	used := map[string]bool{}
+	for _, name := range names {
+		var p *procedure.Procedure
+		if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
+			p, err = procedure.Load(name)
+		} else {
+			p, err = procedure.Embedded(name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		mine := map[string]procedure.Route{}
+		for key, r := range overrides {
+			_, unit := p.Units[key]
+			_, step := p.Step(key)
+			if unit || step {
+				mine[key], used[key] = r, true
+			}
+		}
+		if err := p.ApplyRoutes(mine); err != nil {
+			return nil, fmt.Errorf("PROCBOT_ROUTES: %w", err)
+		}
+		procs = append(procs, p)
+	}
+	for key := range overrides {
+		if !used[key] {
+			return nil, fmt.Errorf("PROCBOT_ROUTES: %q is no unit or step of the configured procedures", key)
+		}
+	}
+	return procs, nil
+}
+
+// Renderer parses the built-in texts and the operator's replacements.
+func Renderer(dir string) (*render.Renderer, error) {
+	if dir == "" {
+		return render.New(templates.FS, nil)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("PROCBOT_TEMPLATES_DIR: %w", err)
+	}
+	return render.New(templates.FS, os.DirFS(dir))
+}
+
+// New wires procbot. It checks the trackers' credentials, so a wrong token
+// fails start-up with a clear message instead of every poll.
+func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Options) (*App, error) {
+	procs, err := Procedures(cfg.Procedures, cfg.Routes)
+	if err != nil {
+		return nil, err
+	}
+	rnd, err := Renderer(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	policy := core.Policy{
+		Operators:   cfg.Operators,
+		ApprovalTag: cfg.ApprovalTag,
+		Terminal:    map[string][]string{},
+		Robots:      map[string]string{},
+	}
+	closeState := map[string]string{}
+	var trackers []daemon.Tracker
+	if cfg.GGUS.URL != "" {
+		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS})
+		if err != nil {
+			return nil, err
+		}
+		login, _, err := c.Me(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("GGUS at %s: check PROCBOT_GGUS_TOKEN: %w", cfg.GGUS.URL, err)
+		}
+		policy.Robots[core.TrackerGGUS] = login
+		policy.Terminal[core.TrackerGGUS] = cfg.GGUS.Terminal
+		closeState[core.TrackerGGUS] = cfg.GGUS.CloseState
+		trackers = append(trackers, c)
+	}
+	if cfg.RT.URL != "" {
+		tz, err := time.LoadLocation(cfg.RT.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err)
+		}
+		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.Ping(ctx); err != nil {
+			return nil, fmt.Errorf("RT at %s: %w", cfg.RT.URL, err)
+		}
+		policy.Robots[core.TrackerRT] = cfg.RT.User
+		policy.Terminal[core.TrackerRT] = cfg.RT.Terminal
+		closeState[core.TrackerRT] = cfg.RT.CloseState
+		trackers = append(trackers, c)
+	}
+	// A dry run changes nothing, the database included; a missing database
+	// is created, as a dry run against an empty one is a normal first look.
+	_, statErr := os.Stat(cfg.DBPath)
+	db, err := bolt.Open(cfg.DBPath, bolt.Options{Timeout: 3 * time.Second, ReadOnly: cfg.DryRun && statErr == nil})
+	if err != nil {
+		return nil, err
+	}
+	d, err := daemon.New(daemon.Config{
+		Procedures: procs, Trackers: trackers, Store: db, Renderer: rnd, Policy: policy,
+		CloseState: closeState, Overlap: cfg.PollOverlap, DryRun: cfg.DryRun,
+		Now: opts.Now, Log: log, OnEvent: opts.OnEvent,
+	})
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Log: log}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }

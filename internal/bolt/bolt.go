@@ -1,0 +1,366 @@
+// Package bolt is procbot's store: the recorded requests, the poll cursor of
+// each tracker and the audit log, kept in one bbolt file.
+//
+// One procbot process at a time may hold the file for writing. Open waits at
+// most Options.Timeout for the file lock and, while holding it, keeps a small
+// sidecar file "<path>.owner" naming the holder, so that a second procbot
+// started on the same file says who is in the way instead of hanging.
+//
+// Layout:
+//
+//	instances  request key → JSON of core.Instance
+//	cursors    tracker name → poll cursor, RFC 3339 with nanoseconds, UTC
+//	audit      big-endian uint64 sequence → JSON of core.AuditEntry
+//	meta       "schema" → schema version, decimal
+package bolt
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/procbot/procbot/internal/core"
+)
+
+// SchemaVersion is the layout version this procbot writes and understands.
+const SchemaVersion = 1
+
+// DefaultTimeout is how long Open waits for the file lock unless told otherwise.
+const DefaultTimeout = 3 * time.Second
+
+var (
+	bucketInstances = []byte("instances")
+	bucketCursors   = []byte("cursors")
+	bucketAudit     = []byte("audit")
+	bucketMeta      = []byte("meta")
+	keySchema       = []byte("schema")
+)
+
+var (
+	// ErrLocked is wrapped by the error Open returns when another process
+	// holds the database file.
+	ErrLocked = errors.New("database is locked by another process")
+	// ErrSchema is wrapped by the error Open returns when the database was
+	// written with a schema this procbot does not understand.
+	ErrSchema = errors.New("unsupported database schema")
+)
+
+// IsLocked reports whether err says the database is held by another process.
+func IsLocked(err error) bool { return errors.Is(err, ErrLocked) }
+
+// Options tune Open.
+type Options struct {
+	// Timeout is how long to wait for the file lock; zero or less means
+	// DefaultTimeout. procbot never waits indefinitely.
+	Timeout time.Duration
+	// ReadOnly opens an existing database with a shared lock, for inspection.
+	// A read-only DB writes no sidecar and refuses every write.
+	ReadOnly bool
+}
+
+// DB is the bbolt store. It satisfies daemon.Store. Its methods are safe for
+// concurrent use; each runs in one bbolt transaction.
+type DB struct {
+	db       *bbolt.DB
+	path     string
+	readOnly bool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Open opens (creating it unless opts.ReadOnly) the database at path. The
+// directory must exist: procbot does not create it. A database held by
+// another process fails with an error wrapping ErrLocked after opts.Timeout.
+func Open(path string, opts Options) (*DB, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("bolt: open database %s: directory %s does not exist (procbot does not create it)", path, dir)
+	case err != nil:
+		return nil, fmt.Errorf("bolt: open database %s: %w", path, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("bolt: open database %s: %s is not a directory", path, dir)
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("bolt: open database %s read-only: file does not exist", path)
+		}
+	}
+
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, newLockedError(path, timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open database %s: %w", path, err)
+	}
+	d := &DB{db: bdb, path: path, readOnly: opts.ReadOnly}
+	if !opts.ReadOnly {
+		// The sidecar is advisory: without it a second procbot still fails
+		// clearly, only without naming the holder. So a failed write is no
+		// reason to refuse to start.
+		_ = writeOwner(ownerPath(path), time.Now())
+	}
+	if err := d.init(); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// init checks the schema version and, when writable, creates the buckets.
+func (d *DB) init() error {
+	check := func(tx *bbolt.Tx) (found bool, err error) {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return false, nil
+		}
+		v := meta.Get(keySchema)
+		if v == nil {
+			return false, nil
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 {
+			return true, fmt.Errorf("bolt: database %s has an unreadable schema version %q: %w", d.path, v, ErrSchema)
+		}
+		if n > SchemaVersion {
+			return true, fmt.Errorf("bolt: database %s has schema version %d, newer than the %d this procbot understands; run a newer procbot: %w",
+				d.path, n, SchemaVersion, ErrSchema)
+		}
+		return true, nil
+	}
+	if d.readOnly {
+		return d.db.View(func(tx *bbolt.Tx) error {
+			_, err := check(tx)
+			return err
+		})
+	}
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		found, err := check(tx)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketInstances, bucketCursors, bucketAudit, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("bolt: create bucket %q in %s: %w", name, d.path, err)
+			}
+		}
+		if !found {
+			if err := tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+				return fmt.Errorf("bolt: record schema version in %s: %w", d.path, err)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// Path is the database file as given to Open.
+func (d *DB) Path() string { return d.path }
+
+// Close removes the sidecar and releases the database. Closing twice is
+// harmless.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	// Remove the sidecar while the lock is still held, so that it can never
+	// remove the sidecar of a procbot that took the file over.
+	if !d.readOnly {
+		if err := os.Remove(ownerPath(d.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			_ = d.db.Close()
+			return fmt.Errorf("bolt: remove %s: %w", ownerPath(d.path), err)
+		}
+	}
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("bolt: close database %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Instances returns every recorded request, in key order.
+func (d *DB) Instances() ([]core.Instance, error) {
+	var out []core.Instance
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketInstances)
+		if b == nil {
+			return nil
+		}
+		out = make([]core.Instance, 0, b.Stats().KeyN)
+		return b.ForEach(func(k, v []byte) error {
+			var inst core.Instance
+			if err := json.Unmarshal(v, &inst); err != nil {
+				return fmt.Errorf("decode %q: %w", k, err)
+			}
+			out = append(out, inst)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: list instances: %w", err)
+	}
+	return out, nil
+}
+
+// Instance returns the request with the given key; ok is false if none.
+func (d *DB) Instance(key string) (inst core.Instance, ok bool, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketInstances)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &inst)
+	})
+	if err != nil {
+		return core.Instance{}, false, fmt.Errorf("bolt: get instance %q: %w", key, err)
+	}
+	return inst, ok, nil
+}
+
+// PutInstance records the request under inst.Key, replacing what was there.
+func (d *DB) PutInstance(inst core.Instance) error {
+	return d.PutInstanceAudit(inst)
+}
+
+// PutInstanceAudit records the request and appends entries to the audit log
+// in one transaction: either all of it is written or none. An entry whose
+// Instance is empty is recorded with inst.Key.
+func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error {
+	if inst.Key == "" {
+		return fmt.Errorf("bolt: put instance: empty key (procedure %q, parent %s)", inst.Procedure, inst.Parent)
+	}
+	v, err := json.Marshal(inst)
+	if err != nil {
+		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
+	}
+	err = d.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketInstances).Put([]byte(inst.Key), v); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Instance == "" {
+				e.Instance = inst.Key
+			}
+			if err := appendAudit(tx, e); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
+	}
+	return nil
+}
+
+// Cursor returns the poll cursor of a tracker (zero time if none).
+func (d *DB) Cursor(tracker string) (time.Time, error) {
+	var t time.Time
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCursors)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(tracker))
+		if v == nil {
+			return nil
+		}
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, string(v))
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bolt: get cursor of %q: %w", tracker, err)
+	}
+	return t, nil
+}
+
+// SetCursor records the poll cursor of a tracker, in UTC.
+func (d *DB) SetCursor(tracker string, t time.Time) error {
+	if tracker == "" {
+		return errors.New("bolt: set cursor: empty tracker name")
+	}
+	v := []byte(t.UTC().Format(time.RFC3339Nano))
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketCursors).Put([]byte(tracker), v)
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: set cursor of %q: %w", tracker, err)
+	}
+	return nil
+}
+
+// Audit appends an entry to the audit log.
+func (d *DB) Audit(e core.AuditEntry) error {
+	err := d.db.Update(func(tx *bbolt.Tx) error { return appendAudit(tx, e) })
+	if err != nil {
+		return fmt.Errorf("bolt: append audit entry for %q: %w", e.Instance, err)
+	}
+	return nil
+}
+
+// AuditLog returns the audit entries of one request in the order written;
+// an empty key returns every entry.
+func (d *DB) AuditLog(instance string) ([]core.AuditEntry, error) {
+	var out []core.AuditEntry
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketAudit)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e core.AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if instance == "" || e.Instance == instance {
+				out = append(out, e)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: read audit log of %q: %w", instance, err)
+	}
+	return out, nil
+}
+
+// appendAudit writes e under the bucket's next sequence number, big-endian so
+// that key order is write order.
+func appendAudit(tx *bbolt.Tx, e core.AuditEntry) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return b.Put(k[:], v)
+}

@@ -1,0 +1,528 @@
+// Package daemon runs procbot's poll cycle: it reads what changed in the
+// trackers, asks the core what to do, and carries that out. It is the one
+// place where procbot changes tickets, and so the one place that enforces
+// check-act-record and dry-run.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/intake"
+	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/render"
+)
+
+// Config wires a Daemon.
+type Config struct {
+	Procedures []*procedure.Procedure
+	Trackers   []Tracker
+	Store      Store
+	Renderer   *render.Renderer
+	Policy     core.Policy
+	// CloseState is, per tracker, the state procbot sets to close a ticket.
+	CloseState map[string]string
+	// Overlap is how far before the recorded cursor each poll starts, so
+	// tickets changed while the previous poll ran are not missed.
+	Overlap time.Duration
+	// DryRun logs what procbot would do and changes nothing, neither in
+	// the trackers nor in the store.
+	DryRun bool
+	Now    func() time.Time
+	Log    zerolog.Logger
+	// OnEvent, if set, receives every audit entry as it is written.
+	OnEvent func(core.AuditEntry)
+}
+
+// Daemon is procbot's poll loop.
+type Daemon struct {
+	cfg      Config
+	trackers map[string]Tracker
+	procs    map[string]*procedure.Procedure
+	subjects map[string]*intake.SubjectMatcher
+	mu       sync.Mutex
+	failures map[string]int // consecutive failed cycles per tracker
+}
+
+// New checks the configuration and returns a daemon.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Store == nil || cfg.Renderer == nil {
+		return nil, errors.New("daemon: a store and a renderer are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Daemon{cfg: cfg, trackers: map[string]Tracker{}, procs: map[string]*procedure.Procedure{},
+		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}}
+	for _, t := range cfg.Trackers {
+		d.trackers[t.Name()] = t
+	}
+	for _, p := range cfg.Procedures {
+		m, err := intake.NewSubjectMatcher(p.Request.Subject)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: procedure %s: %w", p.ID, err)
+		}
+		d.procs[p.ID], d.subjects[p.ID] = p, m
+		for _, id := range p.Order() {
+			step, _ := p.Step(id)
+			if step.Kind != "" && step.Kind != procedure.KindTask {
+				continue
+			}
+			if r := p.RouteOf(id); d.trackers[r.Tracker] == nil {
+				return nil, fmt.Errorf("daemon: procedure %s step %s is routed to tracker %q, which is not configured", p.ID, id, r.Tracker)
+			}
+		}
+	}
+	return d, nil
+}
+
+// Run polls every interval until ctx is cancelled. A cycle under way when
+// ctx is cancelled is finished, not cut short.
+func (d *Daemon) Run(ctx context.Context, interval time.Duration) error {
+	for {
+		cycleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+		if err := d.Cycle(cycleCtx); err != nil {
+			d.cfg.Log.Error().Err(err).Msg("cycle failed")
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+// work is one request to decide on this cycle.
+type work struct {
+	proc   *procedure.Procedure
+	inst   core.Instance
+	fresh  bool                   // first seen this cycle
+	parent *core.Ticket           // changed parent, to re-read
+	kids   map[string]core.Ticket // changed children, by step
+}
+
+// Cycle polls every tracker once and acts on what changed.
+func (d *Daemon) Cycle(ctx context.Context) error {
+	all, err := d.cfg.Store.Instances()
+	if err != nil {
+		return fmt.Errorf("read recorded requests: %w", err)
+	}
+	known := map[string]bool{}         // instance keys
+	parents := map[string][]string{}   // ticket key -> instance keys
+	children := map[string][2]string{} // ticket key -> instance key, step
+	items := map[string]*work{}
+	for _, inst := range all {
+		known[inst.Key] = true
+		parents[inst.Parent.Key()] = append(parents[inst.Parent.Key()], inst.Key)
+		for id, st := range inst.Steps {
+			if !st.Child.IsZero() {
+				children[st.Child.Key()] = [2]string{inst.Key, id}
+			}
+		}
+		if p := d.procs[inst.Procedure]; p != nil && inst.Pending() {
+			items[inst.Key] = &work{proc: p, inst: inst, kids: map[string]core.Ticket{}}
+		}
+	}
+
+	failed := map[string]bool{}
+	cursors := map[string]time.Time{}
+	for _, name := range d.trackerNames() {
+		changed, cursor, err := d.poll(ctx, d.trackers[name])
+		if err != nil {
+			failed[name] = true
+			continue
+		}
+		cursors[name] = cursor
+		for _, t := range changed {
+			key := t.Ref.Key()
+			for _, ik := range parents[key] {
+				if w := items[ik]; w != nil {
+					tt := t
+					w.parent = &tt
+				}
+			}
+			if c, ok := children[key]; ok {
+				if w := items[c[0]]; w != nil {
+					w.kids[c[1]] = t
+				}
+				continue
+			}
+			d.discover(t, known, items)
+		}
+	}
+
+	keys := make([]string, 0, len(items))
+	for k := range items {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := d.decide(ctx, items[k], failed); err != nil {
+			d.cfg.Log.Warn().Err(err).Str("instance", k).Msg("request not advanced this cycle")
+		}
+	}
+	for name, c := range cursors {
+		if failed[name] || d.cfg.DryRun {
+			continue // re-read next cycle what this one could not process
+		}
+		if err := d.cfg.Store.SetCursor(name, c); err != nil {
+			return fmt.Errorf("record %s poll cursor: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) trackerNames() []string {
+	names := make([]string, 0, len(d.trackers))
+	for n := range d.trackers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// poll asks one tracker for the tickets of every procedure changed since
+// its cursor, less the overlap. It returns them and the new cursor.
+func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time, error) {
+	name := tr.Name()
+	cursor, err := d.cfg.Store.Cursor(name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	since := cursor
+	if !since.IsZero() {
+		since = since.Add(-d.cfg.Overlap)
+	}
+	searched := map[string]bool{}
+	seen := map[string]bool{}
+	var out []core.Ticket
+	next := cursor
+	for _, p := range d.cfg.Procedures {
+		if searched[p.Request.Search] {
+			continue
+		}
+		searched[p.Request.Search] = true
+		ts, err := tr.Changed(ctx, p.Request.Search, since)
+		if err != nil {
+			d.trackerFailed(name, err)
+			return nil, time.Time{}, err
+		}
+		for _, t := range ts {
+			if seen[t.Ref.Key()] {
+				continue
+			}
+			seen[t.Ref.Key()] = true
+			out = append(out, t)
+			if t.UpdatedAt.After(next) {
+				next = t.UpdatedAt
+			}
+		}
+	}
+	d.trackerOK(name)
+	return out, next, nil
+}
+
+func (d *Daemon) trackerFailed(name string, err error) {
+	d.mu.Lock()
+	d.failures[name]++
+	n := d.failures[name]
+	d.mu.Unlock()
+	d.cfg.Log.Warn().Err(err).Str("tracker", name).Int("failed_cycles", n).Msg("tracker failed; other trackers carry on, this one is retried next cycle")
+}
+
+func (d *Daemon) trackerOK(name string) {
+	d.mu.Lock()
+	n := d.failures[name]
+	d.failures[name] = 0
+	d.mu.Unlock()
+	if n > 0 {
+		d.cfg.Log.Info().Str("tracker", name).Int("failed_cycles", n).Msg("tracker answers again")
+	}
+}
+
+// discover starts a record for a ticket whose subject matches a procedure's
+// request template.
+func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string]*work) {
+	if _, ok := core.ParseMarker(t.Title); ok {
+		return // a child ticket (of a request procbot no longer has on record)
+	}
+	for _, p := range d.cfg.Procedures {
+		product, ok := d.subjects[p.ID].Match(t.Title)
+		if !ok {
+			continue
+		}
+		key := core.InstanceKey(p.ID, t.Ref)
+		if known[key] || items[key] != nil {
+			return
+		}
+		tt := t
+		items[key] = &work{proc: p, inst: core.NewInstance(p, t, product, d.cfg.Now()), fresh: true, parent: &tt, kids: map[string]core.Ticket{}}
+		return
+	}
+}
+
+// decide re-reads what changed of one request, runs the core and carries
+// out what it decided.
+func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
+	obs := core.Observation{Children: map[string]core.Snapshot{}}
+	if w.parent != nil {
+		snap, err := d.snapshot(ctx, w.parent.Ref, true)
+		if err != nil {
+			failed[w.parent.Ref.Tracker] = true
+			if w.fresh {
+				return fmt.Errorf("read new request %s: %w", w.parent.Ref, err)
+			}
+		} else {
+			obs.Parent = &snap
+		}
+	}
+	for step, t := range w.kids {
+		snap, err := d.snapshot(ctx, t.Ref, false)
+		if err != nil {
+			failed[t.Ref.Tracker] = true
+			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("step", step).Msg("child not re-read")
+			continue
+		}
+		snap.Ticket.State = t.State // as polled, in case Get was skipped
+		obs.Children[step] = snap
+	}
+	before := w.inst
+	if w.fresh {
+		before = core.Instance{}
+	}
+	inst := core.Decide(core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()})
+	return d.execute(ctx, w.proc, before, inst)
+}
+
+func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (core.Snapshot, error) {
+	tr := d.trackers[ref.Tracker]
+	if tr == nil {
+		return core.Snapshot{}, fmt.Errorf("tracker %q is not configured", ref.Tracker)
+	}
+	var snap core.Snapshot
+	var err error
+	if full {
+		if snap.Ticket, err = tr.Get(ctx, ref.ID); err != nil {
+			return snap, fmt.Errorf("read %s: %w", ref, err)
+		}
+	} else {
+		snap.Ticket.Ref = ref
+	}
+	if snap.Articles, err = tr.Articles(ctx, ref.ID); err != nil {
+		return snap, fmt.Errorf("read articles of %s: %w", ref, err)
+	}
+	return snap, nil
+}
+
+// execute records the decision, then carries out its side effects one by
+// one, recording each as soon as the tracker has it.
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance) error {
+	if err := d.record(inst, transitions(p, before, inst)...); err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range p.Order() {
+		if inst.Steps[id].Status != core.StepOpening {
+			continue
+		}
+		next, err := d.openChild(ctx, p, inst, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open step %s: %w", id, err))
+			continue
+		}
+		inst = next
+	}
+	var kept []core.Action
+	for i, a := range inst.Outbox {
+		if err := d.do(ctx, p, inst, a); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s on %s: %w", a.Kind, a.Note, a.Ticket, err))
+			kept = append(kept, a)
+			continue
+		}
+		next := inst.Clone()
+		next.Outbox = append(append([]core.Action(nil), kept...), inst.Outbox[i+1:]...)
+		if a.Digest != "" {
+			next.Posted[a.Note] = a.Digest
+		}
+		if err := d.record(next, d.entry(next, a.Step, a.Ticket, describe(a))); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		inst.Posted = next.Posted
+	}
+	return errors.Join(errs...)
+}
+
+// openChild opens the child ticket of one step, or adopts the one a
+// previous attempt created but could not record.
+func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, id string) (core.Instance, error) {
+	route := p.RouteOf(id)
+	tr := d.trackers[route.Tracker]
+	marker := core.ChildMarker(p.ID, inst.Parent, id)
+	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
+	if err != nil {
+		return inst, err
+	}
+	if d.cfg.DryRun {
+		d.event(d.entry(inst, id, core.TicketRef{Tracker: route.Tracker}, fmt.Sprintf("would open child %q in %s", title, route.Queue)))
+		return inst, nil
+	}
+	// Check: a child carrying this step's marker may exist already.
+	found, err := tr.Changed(ctx, marker, time.Time{})
+	if err != nil {
+		return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
+	}
+	var child core.Ticket
+	what := ""
+	for _, t := range found {
+		if strings.HasPrefix(t.Title, marker) {
+			child, what = t, "adopted existing child"
+			break
+		}
+	}
+	if child.Ref.IsZero() {
+		body, err := d.cfg.Renderer.ChildBody(p, inst, id)
+		if err != nil {
+			return inst, err
+		}
+		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body, Tags: []string{"procbot", strings.ToLower(p.ID)}}
+		if inst.Parent.Tracker == route.Tracker {
+			nt.Parent = inst.Parent
+		} else {
+			nt.ParentURL = inst.ParentURL
+		}
+		// Act.
+		if child, err = tr.Create(ctx, nt); err != nil {
+			return inst, fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
+		}
+		what = "opened child"
+	} else if inst.Parent.Tracker == route.Tracker {
+		if err := tr.Link(ctx, inst.Parent, child.Ref); err != nil {
+			return inst, fmt.Errorf("link adopted child %s: %w", child.Ref, err)
+		}
+	}
+	// Record.
+	next := inst.Clone()
+	st := next.Steps[id]
+	st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
+	next.Steps[id] = st
+	if err := d.record(next, d.entry(next, id, child.Ref, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue))); err != nil {
+		return inst, err
+	}
+	return next, nil
+}
+
+// do carries out one outbox action.
+func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action) error {
+	tr := d.trackers[a.Ticket.Tracker]
+	if tr == nil {
+		return fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
+	}
+	switch a.Kind {
+	case core.ActNote:
+		body, err := d.cfg.Renderer.Note(p, inst, a, d.cfg.Policy.Operators)
+		if err != nil {
+			return err
+		}
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
+			return nil
+		}
+		return tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
+	case core.ActClose:
+		state := d.cfg.CloseState[a.Ticket.Tracker]
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would set state "+state))
+			return nil
+		}
+		return tr.SetState(ctx, a.Ticket.ID, state)
+	}
+	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+// record stores the request with its audit entries, in one transaction.
+func (d *Daemon) record(inst core.Instance, entries ...core.AuditEntry) error {
+	if d.cfg.DryRun {
+		for _, e := range entries {
+			d.event(e)
+		}
+		return nil
+	}
+	if err := d.cfg.Store.PutInstanceAudit(inst, entries...); err != nil {
+		return fmt.Errorf("record %s: %w", inst.Key, err)
+	}
+	for _, e := range entries {
+		d.event(e)
+	}
+	return nil
+}
+
+func (d *Daemon) entry(inst core.Instance, step string, t core.TicketRef, what string) core.AuditEntry {
+	return core.AuditEntry{Time: d.cfg.Now(), Instance: inst.Key, Step: step, Tracker: t.Tracker, Ticket: t.ID, What: what, DryRun: d.cfg.DryRun}
+}
+
+func (d *Daemon) event(e core.AuditEntry) {
+	ev := d.cfg.Log.Info()
+	if e.DryRun {
+		ev = ev.Bool("dry_run", true)
+	}
+	ev.Str("instance", e.Instance).Str("step", e.Step).Str("tracker", e.Tracker).Str("ticket", e.Ticket).Msg(e.What)
+	if d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(e)
+	}
+}
+
+func describe(a core.Action) string {
+	if a.Kind == core.ActClose {
+		return "closed " + a.Ticket.String()
+	}
+	return fmt.Sprintf("posted %s note on %s", a.Note, a.Ticket)
+}
+
+// transitions lists what changed in a request's state, for the audit log.
+func transitions(p *procedure.Procedure, before, after core.Instance) []core.AuditEntry {
+	now := after.UpdatedAt
+	var out []core.AuditEntry
+	add := func(step, what string) {
+		out = append(out, core.AuditEntry{Time: now, Instance: after.Key, Step: step, Tracker: after.Parent.Tracker, Ticket: after.Parent.ID, What: what})
+	}
+	if before.Key == "" {
+		add("", fmt.Sprintf("new request for %q (%s)", after.Product, after.Parent))
+	}
+	if before.Phase != after.Phase {
+		add("", fmt.Sprintf("request %s → %s", orNone(string(before.Phase)), after.Phase))
+	}
+	if before.Kind != after.Kind {
+		add("", fmt.Sprintf("kind of product: %s", after.Kind))
+	}
+	for _, id := range p.Order() {
+		b, a := before.Steps[id], after.Steps[id]
+		if b.Status == a.Status || (before.Key == "" && a.Status == core.StepWaiting) {
+			continue
+		}
+		what := fmt.Sprintf("step %s → %s", orNone(string(b.Status)), a.Status)
+		switch {
+		case a.Reason != "" && a.Status == core.StepSkipped:
+			what += ": " + a.Reason
+		case a.By != "" && a.Status == core.StepDone:
+			what += " by " + a.By
+		}
+		add(id, what)
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,89 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/procbot/procbot/internal/bolt"
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// TestDemoRunsPROC19ToTheAnnouncement is the whole procedure end to end:
+// both simulators over HTTP, the real clients, the bbolt store.
+func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	var out bytes.Buffer
+	res, err := run(context.Background(), Options{DBPath: db, Out: &out})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	p, err := procedure.Embedded("proc19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Instance.Phase != core.PhaseCompleted {
+		t.Fatalf("phase %s", res.Instance.Phase)
+	}
+	// Exactly one child per task step, each existing once in its tracker.
+	tasks := 0
+	for _, s := range p.Steps {
+		if s.Kind == procedure.KindTask {
+			tasks++
+			st := res.Instance.Steps[s.ID]
+			if st.Child.IsZero() {
+				t.Errorf("step %s has no child ticket", s.ID)
+			}
+			if route := p.RouteOf(s.ID); st.Child.Tracker != route.Tracker {
+				t.Errorf("step %s child in %s, routed to %s", s.ID, st.Child.Tracker, route.Tracker)
+			}
+		}
+	}
+	if len(res.Markers) != tasks {
+		t.Errorf("%d distinct children in the trackers, want %d (one per task step)", len(res.Markers), tasks)
+	}
+	for m, n := range res.Markers {
+		if n != 1 {
+			t.Errorf("%s exists %d times", m, n)
+		}
+	}
+	if res.Children["rt"] == 0 || res.Children["ggus"] == 0 {
+		t.Errorf("children per tracker %v: the demo should use both", res.Children)
+	}
+	if st := res.Instance.Steps["10"]; st.Status != core.StepSkipped || !strings.Contains(st.Reason, "e-GRANT") {
+		t.Errorf("step 10 = %+v, want skipped with the unit's reason", st)
+	}
+	text := out.String()
+	for _, want := range []string{"posted missing note", "awaiting-approval → running", "step waiting → done by ops@egi.example", "Announcement: FooStack is integrated", "0 of them duplicated"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+
+	// The kept database holds the request, completed, and its audit log.
+	store, err := bolt.Open(db, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	inst, ok, err := store.Instance(res.Instance.Key)
+	if err != nil || !ok || inst.Phase != core.PhaseCompleted {
+		t.Fatalf("stored request: %v %v %+v", ok, err, inst.Phase)
+	}
+	log, err := store.AuditLog(inst.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for _, e := range log {
+		if strings.HasPrefix(e.What, "opened child") {
+			opened++
+		}
+	}
+	if opened != tasks {
+		t.Errorf("audit log records %d children opened, want %d", opened, tasks)
+	}
+}

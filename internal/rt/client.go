@@ -1,0 +1,407 @@
+// Package rt is procbot's client for Request Tracker 5 over REST 2.0.
+//
+// It satisfies daemon.Tracker. RT's REST 2.0 has traps that the code below
+// works around deliberately (see the comments at each): ids that are strings
+// in some answers and numbers in others, "pages": 0.0, failures reported
+// inside 200 answers, links to missing tickets dropped without an error, and
+// TicketSQL date literals read in RT's own time zone with whole-second,
+// strictly-greater comparison.
+package rt
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/procbot/procbot/internal/core"
+)
+
+// Config says where RT is and how to log in.
+type Config struct {
+	// URL is the REST 2.0 base, e.g. http://127.0.0.1:PORT/REST/2.0.
+	URL string
+	// Token is an RT auth token ("1-<user id>-<secret>"); it wins over
+	// User/Password.
+	Token string
+	// User and Password are the basic-auth alternative.
+	User, Password string
+	// Timeout of one HTTP request; default 30s.
+	Timeout time.Duration
+	// TimeZone is RT's $Timezone, in which RT reads TicketSQL date
+	// literals; default UTC.
+	TimeZone *time.Location
+	// Name of the tracker in ticket references; default "rt".
+	Name string
+	// WebURL is the base of links for humans; default URL without /REST/2.0.
+	WebURL string
+	// PerPage is the page size of searches; default and maximum 100 (RT
+	// caps it there anyway).
+	PerPage int
+}
+
+// Client talks to one RT. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	base    string
+	web     string
+	tz      *time.Location
+	perPage int
+	http    *resty.Client
+	secrets []string
+
+	mu     sync.Mutex
+	queues map[string]string // queue id -> name
+}
+
+// maxPages bounds a paged walk, so a server that keeps announcing more
+// pages cannot keep procbot looping.
+const maxPages = 10000
+
+// New checks the configuration and builds a client; it does not contact RT.
+func New(cfg Config) (*Client, error) {
+	base := strings.TrimRight(strings.TrimSpace(cfg.URL), "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("rt: config: %w: URL must be an http(s) URL of the REST 2.0 base", core.ErrInvalid)
+	}
+	if cfg.Token == "" && (cfg.User == "" || cfg.Password == "") {
+		return nil, fmt.Errorf("rt: config: %w: a token or a user and password is needed", core.ErrInvalid)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.TimeZone == nil {
+		cfg.TimeZone = time.UTC
+	}
+	if cfg.Name == "" {
+		cfg.Name = core.TrackerRT
+	}
+	web := strings.TrimRight(cfg.WebURL, "/")
+	if web == "" {
+		web = strings.TrimSuffix(base, "/REST/2.0")
+	}
+	per := cfg.PerPage
+	if per <= 0 || per > 100 {
+		per = 100
+	}
+	c := &Client{cfg: cfg, base: base, web: web, tz: cfg.TimeZone, perPage: per, queues: map[string]string{}}
+
+	rc := resty.New().
+		SetTimeout(cfg.Timeout).
+		// No retries at all: a retried POST would create a second ticket or
+		// post a note twice. The daemon decides when to try again.
+		SetRetryCount(0).
+		SetLogger(quietLogger{}).
+		SetDisableWarn(true).
+		// A redirect here means RT sent us to its login page; following it
+		// would turn an auth failure into a confusing HTML 200.
+		SetRedirectPolicy(resty.RedirectPolicyFunc(func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		})).
+		SetResponseBodyLimit(64<<20).
+		SetHeader("Accept", "application/json").
+		SetHeader("User-Agent", "procbot-rt/1")
+	if cfg.Token != "" {
+		rc.SetHeader("Authorization", "token "+cfg.Token)
+		c.secrets = append(c.secrets, cfg.Token)
+		if i := strings.LastIndexByte(cfg.Token, '-'); i >= 0 && len(cfg.Token)-i > 4 {
+			c.secrets = append(c.secrets, cfg.Token[i+1:])
+		}
+	} else {
+		rc.SetBasicAuth(cfg.User, cfg.Password)
+		c.secrets = append(c.secrets, cfg.Password,
+			base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password)))
+	}
+	c.http = rc
+	return c, nil
+}
+
+// Name is the tracker's name in references.
+func (c *Client) Name() string { return c.cfg.Name }
+
+// quietLogger keeps resty from writing anything: its messages could carry
+// request details, and procbot logs errors itself.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
+
+// redact removes credentials from text that may end up in an error.
+func (c *Client) redact(s string) string {
+	for _, sec := range c.secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+func (c *Client) fail(op string, kind error, detail string, code int) error {
+	detail = c.redact(detail)
+	if code > 0 {
+		return fmt.Errorf("rt: %s: %w: %s (HTTP %d)", op, kind, detail, code)
+	}
+	return fmt.Errorf("rt: %s: %w: %s", op, kind, detail)
+}
+
+// do sends one request and maps failures to core errors. Only 2xx answers
+// come back without an error.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, op string) (*resty.Response, error) {
+	req := c.http.R().SetContext(ctx)
+	if q != nil {
+		req.SetQueryParamsFromValues(q)
+	}
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(body)
+	}
+	resp, err := req.Execute(method, c.base+path)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("rt: %s: %w: %w", op, core.ErrUnavailable, ctxErr)
+		}
+		return nil, c.fail(op, core.ErrUnavailable, err.Error(), 0)
+	}
+	code := resp.StatusCode()
+	if code >= 200 && code < 300 {
+		return resp, nil
+	}
+	msg := errorText(resp)
+	var kind error
+	switch {
+	case code == http.StatusNotFound:
+		kind = core.ErrNotFound
+	case code == http.StatusUnauthorized:
+		kind = core.ErrUnauthorized
+	case code == http.StatusForbidden:
+		kind = core.ErrForbidden
+	case code >= 300 && code < 400:
+		// RT redirects to its login page when it sees no usable credentials.
+		kind = core.ErrUnauthorized
+		msg = "redirected to " + resp.Header().Get("Location")
+	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+		kind = core.ErrUnavailable
+		if ra := resp.Header().Get("Retry-After"); ra != "" {
+			msg += " (retry after " + ra + ")"
+		}
+	default:
+		kind = core.ErrInvalid
+	}
+	return nil, c.fail(op, kind, msg, code)
+}
+
+var tagRe = regexp.MustCompile(`<[^>]*>`)
+
+// errorText is RT's {"message": …}, a message list, or a short excerpt of
+// whatever else a proxy in front of RT answered.
+func errorText(resp *resty.Response) string {
+	b := bytes.TrimSpace(resp.Body())
+	var m struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(b, &m) == nil && m.Message != "" {
+		return strings.TrimSpace(m.Message)
+	}
+	var list []string
+	if json.Unmarshal(b, &list) == nil && len(list) > 0 {
+		return strings.Join(list, "; ")
+	}
+	s := strings.Join(strings.Fields(tagRe.ReplaceAllString(string(b), " ")), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	if s == "" {
+		s = http.StatusText(resp.StatusCode())
+	}
+	return s
+}
+
+// decode reads a JSON answer; anything else means we are not talking to
+// RT's REST 2.0 (a proxy page, the web UI).
+func (c *Client) decode(resp *resty.Response, v any, op string) error {
+	if err := json.Unmarshal(resp.Body(), v); err != nil {
+		return c.fail(op, core.ErrUnavailable,
+			fmt.Sprintf("unexpected answer (%s): %v", resp.Header().Get("Content-Type"), err), resp.StatusCode())
+	}
+	return nil
+}
+
+// ---- wire types
+
+// flexID takes RT's ids, which are strings ("1") in most answers and
+// numbers (1) in single-record answers.
+type flexID string
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		*f = ""
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("id: %w", err)
+	}
+	if i, err := n.Int64(); err == nil {
+		*f = flexID(strconv.FormatInt(i, 10))
+		return nil
+	}
+	if x, err := n.Float64(); err == nil && x == float64(int64(x)) {
+		*f = flexID(strconv.FormatInt(int64(x), 10))
+		return nil
+	}
+	*f = flexID(n.String())
+	return nil
+}
+
+// flexInt takes counts that RT may write as 3, 3.0 or "3".
+type flexInt int
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var id flexID
+	if err := id.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if id == "" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseFloat(string(id), 64)
+	if err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+// rtTime reads RT's UTC timestamps; RT writes unset dates as the epoch.
+type rtTime time.Time
+
+func (t *rtTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil || s == "" || s == "1970-01-01T00:00:00Z" {
+		*t = rtTime(time.Time{})
+		return nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			*t = rtTime(v.UTC())
+			return nil
+		}
+	}
+	return fmt.Errorf("time %q: not RFC 3339", s)
+}
+
+type objRef struct {
+	ID   flexID `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"Name"`
+}
+
+type hyperlink struct {
+	Ref  string `json:"ref"`
+	Type string `json:"type"`
+	ID   flexID `json:"id"`
+	URL  string `json:"_url"`
+}
+
+type wireTicket struct {
+	ID          flexID      `json:"id"`
+	Subject     string      `json:"Subject"`
+	Status      string      `json:"Status"`
+	Queue       objRef      `json:"Queue"`
+	Created     rtTime      `json:"Created"`
+	LastUpdated rtTime      `json:"LastUpdated"`
+	Hyperlinks  []hyperlink `json:"_hyperlinks"`
+}
+
+type envelope struct {
+	Total    flexInt         `json:"total"`
+	Count    flexInt         `json:"count"`
+	Page     flexInt         `json:"page"`
+	PerPage  flexInt         `json:"per_page"`
+	NextPage string          `json:"next_page"`
+	Items    json.RawMessage `json:"items"`
+	// "pages" is left out on purpose: RT writes 0.0 when nothing matched.
+}
+
+// walk fetches every page of a collection. It stops on an empty page or
+// when page*per_page reaches total, never trusting "pages".
+func (c *Client) walk(ctx context.Context, path string, q url.Values, op string, each func(json.RawMessage) error) error {
+	q.Set("per_page", strconv.Itoa(c.perPage))
+	for page := 1; page <= maxPages; page++ {
+		q.Set("page", strconv.Itoa(page))
+		resp, err := c.do(ctx, http.MethodGet, path, q, nil, op)
+		if err != nil {
+			return err
+		}
+		var env envelope
+		if err := c.decode(resp, &env, op); err != nil {
+			return err
+		}
+		var items []json.RawMessage
+		if len(env.Items) > 0 {
+			if err := json.Unmarshal(env.Items, &items); err != nil {
+				return c.fail(op, core.ErrUnavailable, "items are not a list: "+err.Error(), resp.StatusCode())
+			}
+		}
+		for _, it := range items {
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+		per := int(env.PerPage)
+		if per <= 0 {
+			per = c.perPage
+		}
+		if len(items) == 0 || page*per >= int(env.Total) {
+			return nil
+		}
+	}
+	return c.fail(op, core.ErrUnavailable, fmt.Sprintf("more than %d pages", maxPages), 0)
+}
+
+// messages reads the message list RT answers updates with.
+func messages(resp *resty.Response) []string {
+	var list []string
+	if json.Unmarshal(resp.Body(), &list) == nil {
+		return list
+	}
+	var one struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(resp.Body(), &one) == nil && one.Message != "" {
+		return []string{one.Message}
+	}
+	return nil
+}
+
+var errNotNumeric = errors.New("ticket ids are numbers")
+
+func ticketID(id string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errNotNumeric
+	}
+	return n, nil
+}

@@ -1,0 +1,132 @@
+package rtsim
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// FaultKind is one way the simulated RT misbehaves.
+type FaultKind int
+
+const (
+	Fault500  FaultKind = iota + 1 // 500 {"message":"Internal Server Error"}
+	Fault502                       // 502 from a proxy, HTML body
+	Fault503                       // 503, HTML body
+	Fault429                       // 429 with Retry-After
+	FaultSlow                      // answers normally after Delay
+	FaultDrop                      // closes the connection without an answer
+)
+
+// Faults make a share of requests fail, deterministically for a given Seed.
+type Faults struct {
+	Rate  float64     // 0..1: share of requests that get a fault
+	Kinds []FaultKind // chosen at random among these; empty: all kinds
+	Seed  uint64
+	// Delay of FaultSlow; default 2s. The wait ends early when the client
+	// goes away.
+	Delay time.Duration
+	// RetryAfter is the Retry-After of Fault429 in seconds; default 1.
+	RetryAfter int
+	// After carries the request out before failing it, as when the answer to
+	// a create is lost: the change is made but the client hears of no success.
+	After bool
+	// Methods limits faults to these HTTP methods; empty: all.
+	Methods []string
+}
+
+type faultState struct {
+	f    Faults
+	rng  *rand.Rand
+	hits int
+}
+
+type pickedFault struct {
+	kind  FaultKind
+	after bool
+	delay time.Duration
+	retry int
+}
+
+// SetFaults replaces the fault plan; the zero Faults turns faults off.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = faultState{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
+}
+
+// FaultCount is how many requests got a fault so far.
+func (s *Server) FaultCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults.hits
+}
+
+func (s *Server) pickFault(r *http.Request) (pickedFault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults.f
+	if f.Rate <= 0 || s.faults.rng == nil {
+		return pickedFault{}, false
+	}
+	if len(f.Methods) > 0 && !slices.Contains(f.Methods, r.Method) {
+		return pickedFault{}, false
+	}
+	if s.faults.rng.Float64() >= f.Rate {
+		return pickedFault{}, false
+	}
+	kinds := f.Kinds
+	if len(kinds) == 0 {
+		kinds = []FaultKind{Fault500, Fault502, Fault503, Fault429, FaultSlow, FaultDrop}
+	}
+	s.faults.hits++
+	p := pickedFault{kind: kinds[s.faults.rng.IntN(len(kinds))], after: f.After, delay: f.Delay, retry: f.RetryAfter}
+	if p.delay <= 0 {
+		p.delay = 2 * time.Second
+	}
+	if p.retry <= 0 {
+		p.retry = 1
+	}
+	if p.kind == FaultSlow {
+		p.after = false // a slow answer is still the real answer
+	}
+	return p, true
+}
+
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f pickedFault) {
+	switch f.kind {
+	case Fault500:
+		writeMsg(w, http.StatusInternalServerError, "Internal Server Error")
+	case Fault502, Fault503:
+		code := http.StatusBadGateway
+		if f.kind == Fault503 {
+			code = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(code) + " " + http.StatusText(code) + "</h1></body></html>"))
+	case Fault429:
+		w.Header().Set("Retry-After", strconv.Itoa(f.retry))
+		writeMsg(w, http.StatusTooManyRequests, "Too Many Requests")
+	case FaultSlow:
+		t := time.NewTimer(f.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			s.route(w, r)
+		case <-r.Context().Done():
+		}
+	case FaultDrop:
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic(http.ErrAbortHandler)
+		}
+		conn, _, err := hj.Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		_ = conn.Close()
+	}
+}

@@ -1,0 +1,307 @@
+// Package zammad is procbot's client for the GGUS helpdesk, a Zammad
+// instance, through its REST API v1. It satisfies daemon.Tracker.
+//
+// Changes (create, note, state, link) are sent once and never retried by the
+// client: a repeated create opens a duplicate ticket, and the daemon's own
+// loop decides when to try again. Reads are retried a few times on
+// connection errors and 429/502/503/504.
+package zammad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/procbot/procbot/internal/core"
+)
+
+// Config configures a Client.
+type Config struct {
+	// URL is the API base including /api/v1, e.g. https://helpdesk.ggus.eu/api/v1.
+	URL string
+	// Token is the API access token of procbot's account.
+	Token string
+	// Timeout bounds each HTTP request. Default 30s.
+	Timeout time.Duration
+	// Name is the tracker name in ticket references. Default "ggus".
+	Name string
+	// WebURL is the base of links for humans. Default: URL without /api/v1.
+	WebURL string
+	// PerPage is the search page size. Default and maximum 200 (Zammad's cap).
+	PerPage int
+	// ReadRetries is how often a failed read is tried again. Default 2;
+	// negative: never.
+	ReadRetries int
+}
+
+const maxPerPage = 200
+
+// Client talks to one Zammad instance.
+type Client struct {
+	name    string
+	webURL  string
+	token   string
+	perPage int
+	http    *resty.Client
+
+	meMu    sync.Mutex
+	meID    int
+	meLogin string
+}
+
+// New checks cfg and builds a client; it does not contact the server (see Me).
+func New(cfg Config) (*Client, error) {
+	if cfg.Name == "" {
+		cfg.Name = core.TrackerGGUS
+	}
+	base := strings.TrimRight(strings.TrimSpace(cfg.URL), "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: config: URL %q is not an http(s) URL", cfg.Name, cfg.URL)
+	}
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%s: config: no API token", cfg.Name)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.WebURL == "" {
+		cfg.WebURL = strings.TrimSuffix(base, "/api/v1")
+	}
+	if cfg.PerPage <= 0 || cfg.PerPage > maxPerPage {
+		cfg.PerPage = maxPerPage
+	}
+	retries := cfg.ReadRetries
+	if retries == 0 {
+		retries = 2
+	}
+	if retries < 0 {
+		retries = 0
+	}
+
+	hc := resty.New().
+		SetBaseURL(base).
+		SetTimeout(cfg.Timeout).
+		SetHeader("Authorization", "Token token="+cfg.Token).
+		SetHeader("Accept", "application/json").
+		SetHeader("Content-Type", "application/json").
+		SetHeader("User-Agent", "procbot").
+		SetDebug(false).
+		SetRetryCount(retries).
+		SetRetryWaitTime(200 * time.Millisecond).
+		SetRetryMaxWaitTime(2 * time.Second).
+		// Without a condition resty retries every method on transport
+		// errors; this one confines retries to reads.
+		AddRetryCondition(retryRead)
+	// resty logs request failures (with the URL) by default; procbot logs
+	// the errors this package returns instead.
+	hc.SetLogger(quietLogger{})
+
+	return &Client{
+		name:    cfg.Name,
+		webURL:  strings.TrimRight(cfg.WebURL, "/"),
+		token:   cfg.Token,
+		perPage: cfg.PerPage,
+		http:    hc,
+	}, nil
+}
+
+func retryRead(r *resty.Response, err error) bool {
+	if r == nil || r.Request == nil || r.Request.Method != http.MethodGet {
+		return false
+	}
+	if ctx := r.Request.Context(); ctx != nil && ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	switch r.StatusCode() {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
+
+// Name is the tracker name used in references.
+func (c *Client) Name() string { return c.name }
+
+// APIError is an answer other than 2xx. It unwraps to the core error kind.
+type APIError struct {
+	Status  int
+	Message string // Zammad's error_human, else error, else the status text
+	Kind    error  // one of the core.Err* values
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%v: %s (HTTP %d)", e.Kind, e.Message, e.Status)
+}
+
+func (e *APIError) Unwrap() error { return e.Kind }
+
+// opError is the error of one operation: what was being done, and why it
+// failed. Its text never contains the API token.
+type opError struct {
+	msg   string
+	cause error
+	kind  error // set when cause is not already of a core kind
+}
+
+func (e *opError) Error() string { return e.msg }
+
+func (e *opError) Unwrap() []error {
+	if e.kind != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.cause}
+}
+
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[token]")
+}
+
+// fail builds the error of the operation what.
+func (c *Client) fail(what string, cause error) error {
+	var ae *APIError
+	if errors.As(cause, &ae) {
+		return &opError{msg: c.redact(fmt.Sprintf("%s: %s: %v", c.name, what, cause)), cause: cause}
+	}
+	for _, k := range []error{core.ErrNotFound, core.ErrUnauthorized, core.ErrForbidden, core.ErrInvalid, core.ErrUnavailable} {
+		if errors.Is(cause, k) {
+			return &opError{msg: c.redact(fmt.Sprintf("%s: %s: %v", c.name, what, cause)), cause: cause}
+		}
+	}
+	return &opError{
+		msg:   c.redact(fmt.Sprintf("%s: %s: %v: %v", c.name, what, core.ErrUnavailable, cause)),
+		cause: cause, kind: core.ErrUnavailable,
+	}
+}
+
+func kindOf(status int) error {
+	switch {
+	case status == http.StatusNotFound:
+		return core.ErrNotFound
+	case status == http.StatusUnauthorized:
+		return core.ErrUnauthorized
+	case status == http.StatusForbidden:
+		return core.ErrForbidden
+	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+		return core.ErrInvalid
+	case status == http.StatusTooManyRequests || status >= 500:
+		return core.ErrUnavailable
+	}
+	return core.ErrInvalid
+}
+
+// apiError reads Zammad's {"error","error_human"} body; proxies in front of
+// Zammad answer with HTML or plain text, which is summarised by status.
+func apiError(status int, header http.Header, body []byte) *APIError {
+	e := &APIError{Status: status, Kind: kindOf(status)}
+	var eb struct {
+		Error      string `json:"error"`
+		ErrorHuman string `json:"error_human"`
+	}
+	if json.Unmarshal(body, &eb) == nil {
+		e.Message = eb.ErrorHuman
+		if e.Message == "" {
+			e.Message = eb.Error
+		}
+	}
+	if e.Message == "" {
+		e.Message = header.Get("X-Failure")
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+		if ra := header.Get("Retry-After"); ra != "" {
+			e.Message += ", retry after " + ra + "s"
+		}
+	}
+	return e
+}
+
+// do sends one request and decodes a 2xx JSON answer into out (if not nil).
+// Errors are returned raw; callers wrap them with what they were doing.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	req := c.http.R().SetContext(ctx)
+	if query != nil {
+		req.SetQueryParamsFromValues(query)
+	}
+	if body != nil {
+		req.SetBody(body)
+	}
+	resp, err := req.Execute(method, path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if resp.StatusCode() < 200 || resp.StatusCode() > 299 {
+		return apiError(resp.StatusCode(), resp.Header(), resp.Body())
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return fmt.Errorf("%w: undecodable answer to %s %s: %v", core.ErrUnavailable, method, path, err)
+	}
+	return nil
+}
+
+// ticketID checks that id is a Zammad ticket id before it goes into a path.
+func ticketID(id string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%w: ticket id %q is not a positive number", core.ErrInvalid, id)
+	}
+	return n, nil
+}
+
+// Me returns procbot's own login and user id, and fails fast on a bad token.
+// The answer is cached for Create's default customer.
+func (c *Client) Me(ctx context.Context) (login string, id int, err error) {
+	var me struct {
+		ID    int    `json:"id"`
+		Login string `json:"login"`
+		Email string `json:"email"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/users/me", nil, nil, &me); err != nil {
+		return "", 0, c.fail("read own user (users/me)", err)
+	}
+	if me.Login == "" {
+		me.Login = me.Email
+	}
+	c.meMu.Lock()
+	c.meID, c.meLogin = me.ID, me.Login
+	c.meMu.Unlock()
+	return me.Login, me.ID, nil
+}
+
+func (c *Client) myID(ctx context.Context) (int, error) {
+	c.meMu.Lock()
+	id := c.meID
+	c.meMu.Unlock()
+	if id != 0 {
+		return id, nil
+	}
+	_, id, err := c.Me(ctx)
+	return id, err
+}
