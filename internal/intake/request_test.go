@@ -149,9 +149,9 @@ func TestParseRequest(t *testing.T) {
 			problems: []Problem{problem("customers", "missing")},
 		},
 		{
-			name: "missing motivation",
-			body: "* name of Technology Product: FooStack\n* Technology Provider contact: Jane Doe, jane.doe@example.org\n* customers of the Product: EGI-ACE communities, NGI_IT\n",
-			data: with(fullData, "motivation", ""),
+			name:     "missing motivation",
+			body:     "* name of Technology Product: FooStack\n* Technology Provider contact: Jane Doe, jane.doe@example.org\n* customers of the Product: EGI-ACE communities, NGI_IT\n",
+			data:     with(fullData, "motivation", ""),
 			problems: []Problem{problem("motivation", "missing")},
 		},
 		{
@@ -226,21 +226,21 @@ func TestParseRequest(t *testing.T) {
 			data: fullData,
 		},
 		{
-			name: "a continuation runs to the next label line",
-			body: "* motivation: first\nsecond\n  third\n* name of Technology Product: FooStack\n",
-			data: map[string]string{"motivation": "first\nsecond\nthird", "product": "FooStack"},
+			name:     "a continuation runs to the next label line",
+			body:     "* motivation: first\nsecond\n  third\n* name of Technology Product: FooStack\n",
+			data:     map[string]string{"motivation": "first\nsecond\nthird", "product": "FooStack"},
 			problems: []Problem{problem("provider", "missing"), problem("customers", "missing")},
 		},
 		{
-			name: "a continuation stops at an empty line",
-			body: "* name of Technology Product: FooStack\n\nThis is not part of the name.\n",
-			data: map[string]string{"product": "FooStack"},
+			name:     "a continuation stops at an empty line",
+			body:     "* name of Technology Product: FooStack\n\nThis is not part of the name.\n",
+			data:     map[string]string{"product": "FooStack"},
 			problems: []Problem{problem("provider", "missing"), problem("customers", "missing"), problem("motivation", "missing")},
 		},
 		{
-			name: "a continuation stops at a closing line",
-			body: "* motivation: GPUs\nBest regards, Jane\n",
-			data: map[string]string{"motivation": "GPUs"},
+			name:     "a continuation stops at a closing line",
+			body:     "* motivation: GPUs\nBest regards, Jane\n",
+			data:     map[string]string{"motivation": "GPUs"},
 			problems: []Problem{problem("product", "missing"), problem("provider", "missing"), problem("customers", "missing")},
 		},
 		{
@@ -276,9 +276,9 @@ func TestParseRequest(t *testing.T) {
 			data: with(fullData, "product", "BarStack"),
 		},
 		{
-			name: "invalid UTF-8 is replaced and control characters removed",
-			body: "* name of Technology Product: Foo\xff\x00Stack\x07\n* motivation: ok\x1b[31m\n",
-			data: map[string]string{"product": "Foo\uFFFDStack", "motivation": "ok[31m"},
+			name:     "invalid UTF-8 is replaced and control characters removed",
+			body:     "* name of Technology Product: Foo\xff\x00Stack\x07\n* motivation: ok\x1b[31m\n",
+			data:     map[string]string{"product": "Foo\uFFFDStack", "motivation": "ok[31m"},
 			problems: []Problem{problem("provider", "missing"), problem("customers", "missing")},
 		},
 	}
