@@ -81,6 +81,10 @@ type Instance struct {
 	RejectReason string               `json:"reject_reason,omitempty"`
 	// Seen maps a ticket key to the highest article id already processed.
 	Seen map[string]int64 `json:"seen,omitempty"`
+	// Read maps a ticket key to its last change as of the last time it was
+	// read: a poll that shows the same change again (polls overlap) does
+	// not read the ticket again.
+	Read map[string]time.Time `json:"read,omitempty"`
 	// Posted maps a note kind to a digest of the last note of that kind that
 	// was posted, so the same note is never posted twice.
 	Posted map[string]string `json:"posted,omitempty"`
@@ -122,6 +126,10 @@ func (in Instance) clone() Instance {
 		out.Seen[k] = v
 	}
 	out.Posted = copyMap(in.Posted)
+	out.Read = make(map[string]time.Time, len(in.Read))
+	for k, v := range in.Read {
+		out.Read[k] = v
+	}
 	out.Outbox = append([]Action(nil), in.Outbox...)
 	return out
 }
@@ -148,6 +156,9 @@ func normalize(in Instance) Instance {
 	}
 	if len(in.Posted) == 0 {
 		in.Posted = nil
+	}
+	if len(in.Read) == 0 {
+		in.Read = nil
 	}
 	if len(in.Outbox) == 0 {
 		in.Outbox = nil

@@ -110,6 +110,13 @@ type work struct {
 	kids   map[string]core.Ticket // changed children, by step
 }
 
+// readAlready reports whether this change of the ticket was read before:
+// polls overlap, so the same change shows up more than once.
+func (w *work) readAlready(t core.Ticket) bool {
+	last, ok := w.inst.Read[t.Ref.Key()]
+	return ok && !t.UpdatedAt.IsZero() && last.Equal(t.UpdatedAt)
+}
+
 // Cycle polls every tracker once and acts on what changed.
 func (d *Daemon) Cycle(ctx context.Context) error {
 	all, err := d.cfg.Store.Instances()
@@ -145,13 +152,13 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		for _, t := range changed {
 			key := t.Ref.Key()
 			for _, ik := range parents[key] {
-				if w := items[ik]; w != nil {
+				if w := items[ik]; w != nil && !w.readAlready(t) {
 					tt := t
 					w.parent = &tt
 				}
 			}
 			if c, ok := children[key]; ok {
-				if w := items[c[0]]; w != nil {
+				if w := items[c[0]]; w != nil && !w.readAlready(t) {
 					w.kids[c[1]] = t
 				}
 				continue
@@ -283,6 +290,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 			}
 		} else {
 			obs.Parent = &snap
+			w.inst.Read = setRead(w.inst.Read, w.parent.Ref.Key(), w.parent.UpdatedAt)
 		}
 	}
 	for step, t := range w.kids {
@@ -294,6 +302,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		}
 		snap.Ticket.State = t.State // as polled, in case Get was skipped
 		obs.Children[step] = snap
+		w.inst.Read = setRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
 	before := w.inst
 	if w.fresh {
@@ -301,6 +310,14 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	}
 	inst := core.Decide(core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()})
 	return d.execute(ctx, w.proc, before, inst)
+}
+
+func setRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
+	if m == nil {
+		m = map[string]time.Time{}
+	}
+	m[key] = at
+	return m
 }
 
 func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (core.Snapshot, error) {

@@ -11,21 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/procbot/procbot/internal/app"
-	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
-	"github.com/procbot/procbot/internal/procedure"
-	"github.com/procbot/procbot/internal/rt"
-	"github.com/procbot/procbot/internal/rt/rtsim"
-	"github.com/procbot/procbot/internal/zammad"
-	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
 // Options configure a demo run.
@@ -83,57 +75,12 @@ func run(ctx context.Context, opts Options) (Result, error) {
 		out = io.Discard
 	}
 	start := time.Now()
-	procs, err := app.Procedures([]string{"proc19"}, "")
+	env, err := NewEnv(opts.DBPath)
 	if err != nil {
 		return res, err
 	}
-	p := procs[0]
-
-	groups, queues := routes(p)
-	zs := zammadsim.New(zammadsim.Options{
-		Groups: append(groups, requestQueue),
-		Users: []zammadsim.User{
-			{Login: robotLogin, Email: robotLogin, Firstname: "procbot", Token: robotToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
-			{Login: applicantLogin, Email: applicantLogin, Firstname: "Jane", Lastname: "Doe", Token: applicantToken},
-			{Login: operatorLogin, Email: operatorLogin, Firstname: "EGI", Lastname: "Operations", Token: operatorToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
-			{Login: unitLogin, Email: unitLogin, Firstname: "Unit", Lastname: "Supporter", Token: unitToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
-		},
-	})
-	if err := zs.Start(); err != nil {
-		return res, fmt.Errorf("start the GGUS simulator: %w", err)
-	}
-	defer zs.Close()
-	rs := rtsim.New(rtsim.Options{
-		Queues: queues,
-		Users: []rtsim.User{
-			{Name: rtRobot, ID: 20, Token: rtRobotToken},
-			{Name: rtUnit, ID: 21, Token: rtUnitToken},
-		},
-	})
-	if err := rs.Start(); err != nil {
-		return res, fmt.Errorf("start the RT simulator: %w", err)
-	}
-	defer rs.Close()
-
-	dbPath := opts.DBPath
-	if dbPath == "" {
-		dir, err := os.MkdirTemp("", "procbot-demo-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(dir)
-		dbPath = filepath.Join(dir, "procbot.db")
-	}
-
-	cfg := config.Defaults()
-	cfg.DBPath = dbPath
-	cfg.Operators = []string{operatorLogin}
-	cfg.AllowHTTP = true
-	cfg.GGUS.URL, cfg.GGUS.Token = zs.URL(), config.Secret(robotToken)
-	cfg.RT.URL, cfg.RT.Token, cfg.RT.User = rs.URL(), config.Secret(rtRobotToken), rtRobot
-	if err := cfg.Validate(); err != nil {
-		return res, fmt.Errorf("demo settings: %w", err)
-	}
+	defer env.Close()
+	p, cfg := env.Proc, env.Config
 
 	say := func(who, format string, args ...any) {
 		fmt.Fprintf(out, "%6.2fs  %-9s %s\n", time.Since(start).Seconds(), who, fmt.Sprintf(format, args...))
@@ -152,23 +99,16 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	defer a.Close()
 
 	fmt.Fprintf(out, "procbot demo: %s for %q, against local simulators\n", p.ID, opts.Product)
-	fmt.Fprintf(out, "  GGUS (Zammad) simulator  %s\n  RT simulator             %s\n  database                 %s\n\n", zs.URL(), rs.URL(), dbPath)
+	fmt.Fprintf(out, "  GGUS (Zammad) simulator  %s\n  RT simulator             %s\n  database                 %s\n\n", env.GGUS.URL(), env.RT.URL(), cfg.DBPath)
 
-	applicant, _ := zammad.New(zammad.Config{URL: zs.URL(), Token: applicantToken})
-	operator, _ := zammad.New(zammad.Config{URL: zs.URL(), Token: operatorToken})
-	ggusUnit, _ := zammad.New(zammad.Config{URL: zs.URL(), Token: unitToken})
-	rtUnitClient, _ := rt.New(rt.Config{URL: rs.URL(), Token: rtUnitToken})
-	units := map[string]unitActor{
-		core.TrackerGGUS: {tracker: ggusUnit, done: "solved"},
-		core.TrackerRT:   {tracker: rtUnitClient, done: "resolved"},
-	}
+	applicant, operator := env.Applicant, env.Operator
 
 	// The applicant forgets the motivation at first.
-	title := strings.ReplaceAll(p.Request.Subject, "{product}", opts.Product)
-	parent, err := applicant.Create(ctx, core.NewTicket{Queue: requestQueue, Title: title, Body: requestBody(opts.Product, false)})
+	parent, err := env.FileRequest(ctx, opts.Product, false)
 	if err != nil {
-		return res, fmt.Errorf("file the request: %w", err)
+		return res, err
 	}
+	title := parent.Title
 	say("applicant", "files %q in GGUS (%s), without the motivation", title, parent.Ref)
 	key := core.InstanceKey(p.ID, parent.Ref)
 
@@ -212,19 +152,19 @@ func run(ctx context.Context, opts Options) (Result, error) {
 			if st.Status != core.StepOpen || closed[st.Child.Key()] {
 				continue
 			}
-			u := units[st.Child.Tracker]
 			if id == "10" {
 				// e-GRANT was retired: the unit marks the step not applicable.
-				if err := u.tracker.AddNote(ctx, st.Child.ID, "/na e-GRANT was retired; access goes through the EGI Marketplace, nothing to add.", true); err != nil {
+				if err := env.Unit(st.Child.Tracker).AddNote(ctx, st.Child.ID, "/na e-GRANT was retired; access goes through the EGI Marketplace, nothing to add.", true); err != nil {
 					return res, err
 				}
 				say("unit", "writes /na on %s (step %s)", st.Child, id)
 			}
-			if err := u.tracker.SetState(ctx, st.Child.ID, u.done); err != nil {
-				return res, fmt.Errorf("close %s: %w", st.Child, err)
+			state, err := env.CloseChild(ctx, st.Child)
+			if err != nil {
+				return res, err
 			}
 			closed[st.Child.Key()] = true
-			say("unit", "%s closes %s (step %s, %s)", p.UnitName(id), st.Child, id, u.done)
+			say("unit", "%s closes %s (step %s, %s)", p.UnitName(id), st.Child, id, state)
 		}
 	}
 	res.Instance = inst
@@ -239,21 +179,8 @@ func run(ctx context.Context, opts Options) (Result, error) {
 		}
 	}
 	// Count the children as the trackers hold them, not as procbot recorded them.
-	res.Markers = map[string]int{}
-	robotGGUS, _ := zammad.New(zammad.Config{URL: zs.URL(), Token: robotToken})
-	robotRT, _ := rt.New(rt.Config{URL: rs.URL(), Token: rtRobotToken})
-	for _, tr := range []interface {
-		Changed(context.Context, string, time.Time) ([]core.Ticket, error)
-	}{robotGGUS, robotRT} {
-		ts, err := tr.Changed(ctx, p.Request.Search, time.Time{})
-		if err != nil {
-			return res, fmt.Errorf("count the child tickets: %w", err)
-		}
-		for _, t := range ts {
-			if m, ok := core.ParseMarker(t.Title); ok {
-				res.Markers[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, m.Step)]++
-			}
-		}
+	if res.Markers, err = env.Markers(ctx, p.Request.Search); err != nil {
+		return res, err
 	}
 	dups := 0
 	for _, n := range res.Markers {
@@ -278,40 +205,6 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
-type unitActor struct {
-	tracker interface {
-		AddNote(ctx context.Context, id, body string, public bool) error
-		SetState(ctx context.Context, id, state string) error
-	}
-	done string
-}
-
-// routes lists the GGUS groups and RT queues the procedure's children go to.
-func routes(p *procedure.Procedure) (groups, queues []string) {
-	g, q := map[string]bool{}, map[string]bool{}
-	for _, id := range p.Order() {
-		r := p.RouteOf(id)
-		switch r.Tracker {
-		case core.TrackerGGUS:
-			g[r.Queue] = true
-		case core.TrackerRT:
-			q[r.Queue] = true
-		}
-	}
-	return keys(g), keys(q)
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		if k != "" {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func perTracker(n map[string]int) string {
 	var parts []string
 	for _, t := range []string{core.TrackerGGUS, core.TrackerRT} {
@@ -320,26 +213,4 @@ func perTracker(n map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// requestBody is the seed's request template, filled in.
-func requestBody(product string, withMotivation bool) string {
-	motivation := ""
-	if withMotivation {
-		motivation = "three user communities of the EGI Federation asked for it."
-	}
-	return fmt.Sprintf(`Dear Operations,
-
-We would like to request for starting procedure of integrating %[1]s to EGI Production Infrastructure: PROC19 Integration of new cloud management framework or middleware stack in the EGI Infrastructure
-
-Prerequisite data:
-* name of Technology Product: %[1]s
-* Technology Provider (person representing or leading the team) contact details(name, email): Jane Doe, jane.doe@foostack.example
-* customers of the Product (eg. user community, Operations Centre): EGI-ACE communities, NGI_FOO Operations Centre
-* motivation: %[2]s
-* type of product: cloud
-
-Best Regards
-Jane Doe
-`, product, motivation)
 }

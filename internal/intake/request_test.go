@@ -200,6 +200,23 @@ func TestParseRequest(t *testing.T) {
 			data: fullData,
 		},
 		{
+			name:     "prompts and fillers such as <name>, [XXX], TBD and - count as missing",
+			body:     "* name of Technology Product: <product name>\n* Technology Provider contact: [XXX]\n* customers of the Product: TBD\n* motivation: -\n",
+			data:     map[string]string{},
+			problems: []Problem{problem("product", "missing"), problem("provider", "missing"), problem("customers", "missing"), problem("motivation", "missing")},
+		},
+		{
+			name: "labels written without their parenthesised parts, or with other ones",
+			body: "name of Technology Product: FooStack\nTechnology Provider contact details: Jane Doe, jane.doe@example.org\ncustomers of the Product (e.g. VOs): EGI-ACE communities, NGI_IT\nmotivation (why): FooStack lets our sites\noffer GPUs to the VOs.",
+			data: fullData,
+		},
+		{
+			name:     "text before a colon that is not a label is not a field",
+			body:     "name of Technology Product and more: FooStack\n" + strings.Repeat("motivation ", 500) + ": GPUs\n",
+			data:     map[string]string{},
+			problems: []Problem{problem("product", "missing"), problem("provider", "missing"), problem("customers", "missing"), problem("motivation", "missing")},
+		},
+		{
 			name: "a contact on the line after its label",
 			body: bodyWith("* Technology Provider", "* Technology Provider contact:\n  Jane Doe\n  jane.doe@example.org"),
 			data: fullData,
@@ -373,6 +390,8 @@ func TestValidate(t *testing.T) {
 		{"a blank value is missing", with(fullData, "product", "  "), []Problem{problem("product", "missing")}},
 		{"a placeholder value is missing", with(fullData, "customers", "XXX"), []Problem{problem("customers", "missing")}},
 		{"an invalid email is reported", with(fullData, "provider_email", "jane@"), []Problem{problem("provider", `not a valid email address: "jane@"`)}},
+		{"a long invalid email is quoted shortened", with(fullData, "provider_email", strings.Repeat("a", 150)+"@"),
+			[]Problem{problem("provider", `not a valid email address: "`+strings.Repeat("a", 100)+`…"`)}},
 		{"an invalid kind is reported", with(fullData, "kind", "grid"), []Problem{problem("kind", `not one of cloud, middleware: "grid"`)}},
 		{"a kind in other case is accepted", with(fullData, "kind", "Cloud"), nil},
 		{"nil data misses every required field", nil, []Problem{problem("product", "missing"), problem("provider", "missing"), problem("customers", "missing"), problem("motivation", "missing")}},

@@ -312,10 +312,14 @@ func (t *rtTime) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("time %q: not RFC 3339", s)
 }
 
+// Several RT objects have keys differing only in case ("type"/"Type",
+// "name"/"Name"); encoding/json matches case-insensitively, so each such key
+// gets its own field lest one overwrite the other.
 type objRef struct {
-	ID   flexID `json:"id"`
-	Type string `json:"type"`
-	Name string `json:"Name"`
+	ID        flexID `json:"id"`
+	Type      string `json:"type"`
+	Name      string `json:"Name"`
+	LowerName string `json:"name"`
 }
 
 type hyperlink struct {
@@ -327,6 +331,8 @@ type hyperlink struct {
 
 type wireTicket struct {
 	ID          flexID      `json:"id"`
+	Kind        string      `json:"type"`
+	TicketType  string      `json:"Type"`
 	Subject     string      `json:"Subject"`
 	Status      string      `json:"Status"`
 	Queue       objRef      `json:"Queue"`

@@ -200,8 +200,12 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 		return nil, c.fail(op, core.ErrInvalid, fmt.Sprintf("%q: %v", id, err), 0)
 	}
 	type item struct {
-		ID      flexID `json:"id"`
-		Type    string `json:"Type"`
+		ID   flexID `json:"id"`
+		Type string `json:"Type"`
+		// History items carry both "type" ("transaction") and "Type";
+		// encoding/json matches keys case-insensitively, so without this
+		// field "type" would overwrite Type.
+		Kind    string `json:"type"`
 		Creator objRef `json:"Creator"`
 		Created rtTime `json:"Created"`
 	}

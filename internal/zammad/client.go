@@ -101,7 +101,8 @@ func New(cfg Config) (*Client, error) {
 		SetRetryMaxWaitTime(2 * time.Second).
 		// Without a condition resty retries every method on transport
 		// errors; this one confines retries to reads.
-		AddRetryCondition(retryRead)
+		AddRetryCondition(retryRead).
+		SetRetryAfter(retryAfter)
 	// resty logs request failures (with the URL) by default; procbot logs
 	// the errors this package returns instead.
 	hc.SetLogger(quietLogger{})
@@ -130,6 +131,18 @@ func retryRead(r *resty.Response, err error) bool {
 		return true
 	}
 	return false
+}
+
+// retryAfter honours a Retry-After in seconds; resty caps it at the
+// maximum wait, and 0 falls back to its jittered back-off.
+func retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
+	if r == nil {
+		return 0, nil
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(r.Header().Get("Retry-After"))); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second, nil
+	}
+	return 0, nil
 }
 
 type quietLogger struct{}

@@ -54,10 +54,10 @@ type pickedFault struct {
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = faultState{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
+	s.faults = faultState{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15)), hits: s.faults.hits}
 }
 
-// FaultCount is how many requests got a fault so far.
+// FaultCount is how many requests got a fault so far, across fault plans.
 func (s *Server) FaultCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

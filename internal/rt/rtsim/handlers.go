@@ -116,7 +116,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	if ct == "" {
 		ct = "text/plain"
 	}
-	s.addAttachment(x, ct, asString(body["Content"]), t.subject)
+	s.addMessage(x, ct, asString(body["Content"]), t.subject)
 	if len(t.requestors) > 0 {
 		s.addTxn(t, "EmailRecord", "", "", "", fmt.Sprintf("<rt-5.0.3-%d-%d@%s>", t.id, x.id, s.opts.RTName), "RT_System")
 	}
@@ -373,7 +373,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, idStr, kind str
 	if cType == "" {
 		cType = "text/plain"
 	}
-	s.addAttachment(x, cType, asString(body["Content"]), subject)
+	s.addMessage(x, cType, asString(body["Content"]), subject)
 	msgs := []string{added}
 	if st := asString(body["Status"]); st != "" {
 		if m, _ := s.setStatus(t, st, who, false); m != "" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -458,7 +459,8 @@ func TestTraps(t *testing.T) {
 			corr := h.Items[3]["id"].(string)
 			var att page
 			e.json("GET", "/transaction/"+corr+"/attachments?fields=Content,ContentType", "").decode(t, &att)
-			if len(att.Items) != 1 || att.Items[0]["Content"] != "reply" || att.Items[0]["ContentType"] != "text/plain" {
+			if len(att.Items) != 2 || att.Items[0]["ContentType"] != "multipart/mixed" || att.Items[0]["Content"] != "" ||
+				att.Items[1]["Content"] != "reply" || att.Items[1]["ContentType"] != "text/plain" {
 				t.Errorf("attachments %v", att.Items)
 			}
 			if g := e.json("GET", "/transaction/"+corr, ""); !regexp.MustCompile(`"id"\s*:\s*\d+`).MatchString(g.raw) {
@@ -499,6 +501,37 @@ func TestTraps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, start(t, tc.tz))
 		})
+	}
+}
+
+func TestSearchByFormAndHandler(t *testing.T) {
+	s := rtsim.New(rtsim.Options{Queues: []string{"PROC19"}})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	do := func(method, path, ctype, body string) (int, string) {
+		req, _ := http.NewRequest(method, ts.URL+"/REST/2.0"+path, strings.NewReader(body))
+		req.SetBasicAuth("root", "password")
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("POST", "/ticket", "application/json", `{"Queue":3,"Subject":"form"}`); code != 201 || !strings.Contains(body, ts.URL+"/REST/2.0/ticket/1") {
+		t.Fatalf("create by queue id: %d %s", code, body)
+	}
+	code, body := do("POST", "/tickets", "application/x-www-form-urlencoded", url.Values{"query": {"Subject = 'form'"}, "fields": {"Queue"}, "fields[Queue]": {"Name"}}.Encode())
+	if code != 200 || !strings.Contains(body, `"total": 1`) || !strings.Contains(body, `"Name": "PROC19"`) {
+		t.Errorf("POST search: %d %s", code, body)
+	}
+	if code, body := do("GET", "/queue/3", "", ""); code != 200 || !regexp.MustCompile(`"id"\s*:\s*3\b`).MatchString(body) {
+		t.Errorf("queue: %d %s", code, body)
+	}
+	if code, _ := do("GET", "/queue/99", "", ""); code != 404 {
+		t.Errorf("missing queue: %d", code)
 	}
 }
 

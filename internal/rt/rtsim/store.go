@@ -143,11 +143,18 @@ func (s *Server) addTxn(t *ticket, typ, field, oldV, newV, data, creator string)
 	return x
 }
 
-func (s *Server) addAttachment(x *txn, contentType, content, subject string) {
-	a := &attachment{id: s.nextAtt, txn: x.id, contentType: contentType, content: content, subject: subject}
-	s.nextAtt++
-	s.atts[a.id] = a
-	x.atts = append(x.atts, a.id)
+// addMessage stores a message as RT does for REST2 input: a multipart/mixed
+// root without content, and the body as its one part.
+func (s *Server) addMessage(x *txn, contentType, content, subject string) {
+	for _, a := range []*attachment{
+		{contentType: "multipart/mixed", subject: subject},
+		{contentType: contentType, content: content},
+	} {
+		a.id, a.txn = s.nextAtt, x.id
+		s.nextAtt++
+		s.atts[a.id] = a
+		x.atts = append(x.atts, a.id)
+	}
 }
 
 // linkTarget resolves a link value: a ticket id (number or digits), an RT

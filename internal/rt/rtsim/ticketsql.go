@@ -306,8 +306,8 @@ func (p *sqlParser) cond() (sqlNode, error) {
 var (
 	reDateTime = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$`)
 	reDate     = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})$`)
-	// RT's date parser does not understand the ISO "T" form: it keeps the
-	// date and loses the time of day, which procbot once tripped over.
+	// RT 5.0.3 does not understand the ISO "T" form: it keeps the date and
+	// loses the time of day, so a poll cursor sent that way re-reads a day.
 	reISO = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$`)
 )
 

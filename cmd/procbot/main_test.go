@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string // in stdout or stderr
+	}{
+		{"the built-in procedures are valid", []string{"validate"}, 0, []string{"built-in proc19: PROC19 v8", "valid"}},
+		{"a cycle is rejected naming its steps", []string{"validate", "../../testdata/procedures/cycle.yaml"}, 1, []string{"cycle", "→"}},
+		{"an unknown predecessor is named", []string{"validate", "../../testdata/procedures/unknown-predecessor.yaml"}, 1, []string{"unknown step"}},
+		{"a missing file is a clear error", []string{"validate", "no-such-file.yaml"}, 1, []string{"no-such-file.yaml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := Main(tc.args, &out, &errOut)
+			all := out.String() + errOut.String()
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d\n%s", code, tc.wantCode, all)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+func TestCycleErrorNamesBothSteps(t *testing.T) {
+	var out, errOut bytes.Buffer
+	Main([]string{"validate", "../../testdata/procedures/cycle.yaml"}, &out, &errOut)
+	msg := errOut.String()
+	i := strings.Index(msg, "cycle:")
+	if i < 0 {
+		t.Fatalf("no cycle reported: %s", msg)
+	}
+	if steps := strings.Count(msg[i:], "→"); steps < 2 {
+		t.Errorf("the cycle should name at least two steps: %s", msg)
+	}
+}
+
+func TestDemoEndsWithTheAnnouncement(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"demo"}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "--- announcement posted on ggus #") || !strings.Contains(out.String(), "0 of them duplicated") {
+		t.Errorf("demo output:\n%s", out.String())
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"frobnicate"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}

@@ -1,0 +1,258 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/procbot/procbot/internal/app"
+	"github.com/procbot/procbot/internal/config"
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/rt/rtsim"
+)
+
+// world is procbot in the demo's simulated GGUS and RT.
+type world struct {
+	env  *demo.Env
+	app  *app.App
+	logs *syncBuffer
+	mu   sync.Mutex
+	what []string // audit entries, as written
+}
+
+func newWorld(t *testing.T, change func(*config.Config)) *world {
+	t.Helper()
+	env, err := demo.NewEnv("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	cfg := env.Config
+	if change != nil {
+		change(&cfg)
+	}
+	w := &world{env: env, logs: &syncBuffer{}}
+	log := zerolog.New(w.logs)
+	a, err := app.New(context.Background(), cfg, log, app.Options{OnEvent: func(e core.AuditEntry) {
+		w.mu.Lock()
+		w.what = append(w.what, e.Step+" "+e.What)
+		w.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	w.app = a
+	return w
+}
+
+func (w *world) cycle(t *testing.T) {
+	t.Helper()
+	if err := w.app.Daemon.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) instance(t *testing.T, parent core.Ticket) core.Instance {
+	t.Helper()
+	inst, ok, err := w.app.Store.Instance(core.InstanceKey("PROC19", parent.Ref))
+	if err != nil || !ok {
+		t.Fatalf("request %s not recorded: %v", parent.Ref, err)
+	}
+	return inst
+}
+
+// approved files a complete request and approves it.
+func (w *world) approved(t *testing.T) core.Ticket {
+	t.Helper()
+	ctx := context.Background()
+	parent, err := w.env.FileRequest(ctx, "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	if err := w.env.Operator.AddNote(ctx, parent.Ref.ID, "/approve", true); err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	return parent
+}
+
+// closeOpen closes every open child once, as the units would.
+func (w *world) closeOpen(t *testing.T, inst core.Instance, closed map[string]bool) {
+	t.Helper()
+	for _, st := range inst.Steps {
+		if st.Status == core.StepOpen && !closed[st.Child.Key()] {
+			if _, err := w.env.CloseChild(context.Background(), st.Child); err != nil {
+				t.Fatal(err)
+			}
+			closed[st.Child.Key()] = true
+		}
+	}
+}
+
+func (w *world) noDuplicates(t *testing.T) int {
+	t.Helper()
+	markers, err := w.env.Markers(context.Background(), "PROC19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, n := range markers {
+		if n != 1 {
+			t.Errorf("%s exists %d times", m, n)
+		}
+	}
+	return len(markers)
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	w := newWorld(t, func(c *config.Config) { c.DryRun = true })
+	ctx := context.Background()
+	parent, err := w.env.FileRequest(ctx, "FooStack", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	w.cycle(t)
+	if n := len(w.env.GGUS.Tickets()); n != 1 {
+		t.Errorf("%d tickets in GGUS, want only the request", n)
+	}
+	if arts := w.env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)); len(arts) != 1 {
+		t.Errorf("%d articles on the request, want 1: a dry run posts nothing", len(arts))
+	}
+	if insts, _ := w.app.Store.Instances(); len(insts) != 0 {
+		t.Errorf("dry run recorded %d requests", len(insts))
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "would post missing note") {
+		t.Errorf("dry run did not say what it would do:\n%s", strings.Join(w.what, "\n"))
+	}
+}
+
+// TestOneTrackerDownDoesNotStopTheOther: with RT answering only 503,
+// GGUS's steps carry on; once RT is back its steps open, each once.
+func TestOneTrackerDownDoesNotStopTheOther(t *testing.T) {
+	w := newWorld(t, nil)
+	w.env.RT.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault503}})
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	var inst core.Instance
+	for i := 0; i < 6; i++ {
+		inst = w.instance(t, parent)
+		w.closeOpen(t, inst, closed)
+		w.cycle(t)
+	}
+	inst = w.instance(t, parent)
+	if s := inst.Steps["7c"].Status; s != core.StepOpening {
+		t.Fatalf("7c (routed to RT) is %s while RT is down, want opening", s)
+	}
+	if s := inst.Steps["3d"].Status; s != core.StepOpen && s != core.StepDone {
+		t.Errorf("GGUS step 3d is %s: GGUS work stopped while RT was down", s)
+	}
+	if !strings.Contains(w.logs.String(), `"tracker":"rt"`) || !strings.Contains(w.logs.String(), "failed_cycles") {
+		t.Errorf("log does not say which tracker failed:\n%s", w.logs.String())
+	}
+
+	w.env.RT.SetFaults(rtsim.Faults{})
+	for i := 0; i < 12 && inst.Pending(); i++ {
+		w.cycle(t)
+		inst = w.instance(t, parent)
+		w.closeOpen(t, inst, closed)
+	}
+	if inst.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s after RT came back", inst.Phase)
+	}
+	if n := w.noDuplicates(t); n != 33 {
+		t.Errorf("%d children, want 33", n)
+	}
+}
+
+// TestLostCreateAnswerIsAdopted: RT creates the child but the answer is
+// lost; procbot finds the child by its marker instead of creating another.
+func TestLostCreateAnswerIsAdopted(t *testing.T) {
+	w := newWorld(t, nil)
+	w.env.RT.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault502}, After: true, Methods: []string{"POST"}})
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	inst := w.instance(t, parent)
+	for i := 0; i < 8 && inst.Steps["7c"].Status != core.StepOpening; i++ {
+		w.closeOpen(t, inst, closed)
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	w.cycle(t) // the create "failed": the child exists, procbot did not hear of it
+	w.env.RT.SetFaults(rtsim.Faults{})
+	w.cycle(t)
+	inst = w.instance(t, parent)
+	if st := inst.Steps["7c"]; st.Status != core.StepOpen || st.Child.Tracker != "rt" {
+		t.Fatalf("7c = %+v, want open in RT", st)
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "7c adopted existing child") {
+		t.Errorf("audit log does not record the adoption:\n%s", strings.Join(w.what, "\n"))
+	}
+	w.noDuplicates(t)
+}
+
+// TestQuietCycleReadsNoTickets: polling is incremental: once nothing
+// changes, a cycle only searches, although polls overlap by two minutes.
+func TestQuietCycleReadsNoTickets(t *testing.T) {
+	w := newWorld(t, nil)
+	w.approved(t)
+	w.cycle(t)
+	w.cycle(t)
+	before := w.env.GGUS.CountRequests("GET", "/ticket_articles") + w.env.GGUS.CountRequests("GET", "/tickets/")
+	searches := w.env.GGUS.CountRequests("POST", "/tickets/search")
+	w.cycle(t)
+	reads := w.env.GGUS.CountRequests("GET", "/ticket_articles") + w.env.GGUS.CountRequests("GET", "/tickets/") - before
+	t.Logf("quiet cycle: %d searches, %d ticket reads", w.env.GGUS.CountRequests("POST", "/tickets/search")-searches, reads)
+	if reads != 0 {
+		t.Errorf("a quiet cycle read %d tickets or article lists, want none", reads)
+	}
+}
+
+func TestRunFinishesTheCycleAndStops(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.app.Daemon.Run(ctx, 10) }()
+	if _, err := w.env.FileRequest(context.Background(), "FooStack", true); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			t.Fatalf("not a number: %q", s)
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
