@@ -5,7 +5,11 @@
 // Nothing in this package performs I/O or reads the clock.
 package core
 
-import "time"
+import (
+	"sort"
+	"strconv"
+	"time"
+)
 
 // Tracker names used in ticket references and routes.
 const (
@@ -73,4 +77,17 @@ type NewTicket struct {
 	// link, RT Parent). A parent in another tracker is referred to by URL.
 	Parent    TicketRef
 	ParentURL string
+}
+
+// SortByChange orders tickets oldest change first, then by id: the order
+// Tracker.Changed promises, whatever order the tracker answered in.
+func SortByChange(ts []Ticket) {
+	sort.SliceStable(ts, func(i, j int) bool {
+		if !ts[i].UpdatedAt.Equal(ts[j].UpdatedAt) {
+			return ts[i].UpdatedAt.Before(ts[j].UpdatedAt)
+		}
+		a, _ := strconv.ParseInt(ts[i].Ref.ID, 10, 64)
+		b, _ := strconv.ParseInt(ts[j].Ref.ID, 10, 64)
+		return a < b
+	})
 }

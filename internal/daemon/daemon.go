@@ -416,7 +416,9 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		} else {
 			nt.ParentURL = inst.ParentURL
 		}
-		// Act.
+		// Act. A ticket that was created but could not be linked is not
+		// recorded here: the next attempt finds it by its marker, adopts
+		// and links it, instead of creating another.
 		if child, err = tr.Create(ctx, nt); err != nil {
 			return inst, fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
 		}

@@ -96,14 +96,7 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.Before(out[j].UpdatedAt)
-		}
-		a, _ := strconv.ParseInt(out[i].Ref.ID, 10, 64)
-		b, _ := strconv.ParseInt(out[j].Ref.ID, 10, 64)
-		return a < b
-	})
+	core.SortByChange(out)
 	return out, nil
 }
 

@@ -85,14 +85,7 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 		}
 		out = append(out, c.toCore(t, nil))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.Before(out[j].UpdatedAt)
-		}
-		a, _ := strconv.ParseInt(out[i].Ref.ID, 10, 64)
-		b, _ := strconv.ParseInt(out[j].Ref.ID, 10, 64)
-		return a < b
-	})
+	core.SortByChange(out)
 	return out, nil
 }
 
