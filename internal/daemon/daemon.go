@@ -290,7 +290,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 			}
 		} else {
 			obs.Parent = &snap
-			w.inst.Read = setRead(w.inst.Read, w.parent.Ref.Key(), w.parent.UpdatedAt)
+			w.inst.Read = d.markRead(w.inst.Read, w.parent.Ref.Key(), w.parent.UpdatedAt)
 		}
 	}
 	for step, t := range w.kids {
@@ -302,7 +302,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		}
 		snap.Ticket.State = t.State // as polled, in case Get was skipped
 		obs.Children[step] = snap
-		w.inst.Read = setRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
+		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
 	before := w.inst
 	if w.fresh {
@@ -312,7 +312,18 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	return d.execute(ctx, w.proc, before, inst)
 }
 
-func setRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
+// readSettle is how old a change must be before procbot trusts that a read
+// saw all of it. RT stamps changes to the whole second, so a note added in
+// the second of a read leaves the ticket's last change unchanged; until a
+// change is this old (clock skew included), polls keep reading the ticket.
+const readSettle = 5 * time.Second
+
+// markRead records that the change of the ticket at the given time was read.
+func (d *Daemon) markRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
+	if d.cfg.Now().Sub(at) < readSettle {
+		delete(m, key)
+		return m
+	}
 	if m == nil {
 		m = map[string]time.Time{}
 	}

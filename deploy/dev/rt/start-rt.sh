@@ -8,7 +8,7 @@
 #   trap 'deploy/dev/rt/stop-rt.sh "$RT_STATE_DIR"' EXIT
 #
 # stdout: only `export NAME=value` lines (RT_URL RT_REST2_URL RT_USER RT_PASSWORD
-# RT_TOKEN RT_PID RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE); they are also saved
+# RT_TOKEN RT_PID RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE RT_TEST_USERS); they are also saved
 # in $RT_STATE_DIR/env. Progress and errors go to stderr.
 #
 # Environment (all optional):
@@ -38,6 +38,7 @@ RT_START_TIMEOUT=${RT_START_TIMEOUT:-60}
 RT_USER=root
 QUEUES=(PROC19 sw-rel)       # General exists in RT's default data
 CF_NAME=ProcbotMarker        # ticket CF, applied to General and QUEUES
+TEST_USERS=(operator applicant unit)  # see below; password "<name>-password"
 
 # --------------------------------------------------------------- checks
 [[ $RT_TIMEZONE =~ ^[A-Za-z0-9_+/-]+$ ]] && [ -f "/usr/share/zoneinfo/$RT_TIMEZONE" ] \
@@ -142,6 +143,15 @@ push @Queues, { Name => '$q', Description => 'procbot test queue',
                 CorrespondAddress => '', CommentAddress => '' };
 EOF
 done
+# People for end-to-end tests: an operator who approves, an applicant, and a
+# unit that closes children. Each has the password "<name>-password".
+for u in "${TEST_USERS[@]}"; do
+    cat >> "$STATE/etc/initialdata" << EOF
+push @Users, { Name => '$u', EmailAddress => '$u@rt.test', RealName => 'procbot test $u',
+               Password => '$u-password', Privileged => 1 };
+push @ACL, { UserId => '$u', Right => 'SuperUser' };
+EOF
+done
 cat >> "$STATE/etc/initialdata" << EOF
 @CustomFields = (
     { Name => '$CF_NAME', Type => 'FreeformSingle', LookupType => 'RT::Queue-RT::Ticket',
@@ -238,6 +248,7 @@ RT_URL="http://127.0.0.1:$port"
         RT_PID "$RT_PID" \
         RT_STATE_DIR "$STATE" \
         RT_MAIL_MBOX "$STATE/outgoing-mail.mbox" \
-        RT_TIMEZONE "$RT_TIMEZONE"
+        RT_TIMEZONE "$RT_TIMEZONE" \
+        RT_TEST_USERS "${TEST_USERS[*]}"
 } > "$STATE/env"
 cat "$STATE/env"
