@@ -1,0 +1,4 @@
+// Package e2e holds procbot's end-to-end tests against real trackers that
+// the project's own harness starts (deploy/dev/rt). It has no code of its
+// own.
+package e2e
