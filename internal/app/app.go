@@ -38,6 +38,8 @@ type App struct {
 type Options struct {
 	Now     func() time.Time
 	OnEvent func(core.AuditEntry)
+	// Crash is daemon.Config.Crash: only the crash test sets it.
+	Crash func(point string)
 }
 
 // Logger builds the logger the settings ask for, writing to w.
@@ -168,7 +170,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	d, err := daemon.New(daemon.Config{
 		Procedures: procs, Trackers: trackers, Store: db, Renderer: rnd, Policy: policy,
 		CloseState: closeState, Overlap: cfg.PollOverlap, DryRun: cfg.DryRun,
-		Now: opts.Now, Log: log, OnEvent: opts.OnEvent,
+		Now: opts.Now, Log: log, OnEvent: opts.OnEvent, Crash: opts.Crash,
 	})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())

@@ -40,6 +40,23 @@ type Config struct {
 	Log    zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
 	OnEvent func(core.AuditEntry)
+	// Crash, if set, is called at the points where a crash is most harmful
+	// (CrashAfterIntent, CrashAfterCreate, CrashAfterEffect). The crash test
+	// kills procbot there; nothing else sets it.
+	Crash func(point string)
+}
+
+// Points where Config.Crash is called.
+const (
+	CrashAfterIntent = "after-intent" // decision recorded, nothing done yet
+	CrashAfterCreate = "after-create" // child created, not yet recorded
+	CrashAfterEffect = "after-effect" // note posted or ticket closed, not yet recorded
+)
+
+func (d *Daemon) crash(point string) {
+	if d.cfg.Crash != nil {
+		d.cfg.Crash(point)
+	}
 }
 
 // Daemon is procbot's poll loop.
@@ -357,12 +374,16 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 	if err := d.record(inst, transitions(p, before, inst)...); err != nil {
 		return err
 	}
+	d.crash(CrashAfterIntent)
 	var errs []error
 	for _, id := range p.Order() {
 		if inst.Steps[id].Status != core.StepOpening {
 			continue
 		}
-		next, err := d.openChild(ctx, p, inst, id)
+		// Only a step that was already opening when this cycle began can
+		// have a child from an earlier attempt.
+		retry := before.Steps[id].Status == core.StepOpening
+		next, err := d.openChild(ctx, p, inst, id, retry)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("open step %s: %w", id, err))
 			continue
@@ -376,6 +397,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			kept = append(kept, a)
 			continue
 		}
+		d.crash(CrashAfterEffect)
 		next := inst.Clone()
 		next.Outbox = append(append([]core.Action(nil), kept...), inst.Outbox[i+1:]...)
 		if a.Digest != "" {
@@ -391,7 +413,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 
 // openChild opens the child ticket of one step, or adopts the one a
 // previous attempt created but could not record.
-func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, id string) (core.Instance, error) {
+func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, id string, retry bool) (core.Instance, error) {
 	route := p.RouteOf(id)
 	tr := d.trackers[route.Tracker]
 	marker := core.ChildMarker(p.ID, inst.Parent, id)
@@ -403,17 +425,23 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		d.event(d.entry(inst, id, core.TicketRef{Tracker: route.Tracker}, fmt.Sprintf("would open child %q in %s", title, route.Queue)))
 		return inst, nil
 	}
-	// Check: a child carrying this step's marker may exist already.
-	found, err := tr.Changed(ctx, marker, time.Time{})
-	if err != nil {
-		return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
-	}
+	// Check: an earlier attempt may have created the child and crashed, or
+	// lost the tracker's answer, before recording it. The marker in the
+	// title finds it: the link to the parent is a separate call after the
+	// create, so it may be missing. Zammad answers a condition search from
+	// its database and RT's TicketSQL is SQL, so neither lags behind.
 	var child core.Ticket
 	what := ""
-	for _, t := range found {
-		if strings.HasPrefix(t.Title, marker) {
-			child, what = t, "adopted existing child"
-			break
+	if retry {
+		found, err := tr.Changed(ctx, marker, time.Time{})
+		if err != nil {
+			return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
+		}
+		for _, t := range found {
+			if strings.HasPrefix(t.Title, marker) {
+				child, what = t, "adopted existing child"
+				break
+			}
 		}
 	}
 	if child.Ref.IsZero() {
@@ -434,6 +462,7 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			return inst, fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
 		}
 		what = "opened child"
+		d.crash(CrashAfterCreate)
 	} else if inst.Parent.Tracker == route.Tracker {
 		if err := tr.Link(ctx, inst.Parent, child.Ref); err != nil {
 			return inst, fmt.Errorf("link adopted child %s: %w", child.Ref, err)

@@ -213,3 +213,19 @@ Best Regards
 Jane Doe
 `, product, motivation)
 }
+
+// RTChildren lists the RT tickets whose title starts with prefix.
+func (e *Env) RTChildren(ctx context.Context, prefix string) ([]core.Ticket, error) {
+	robotRT, _ := rt.New(rt.Config{URL: e.RT.URL(), Token: rtRobotToken})
+	ts, err := robotRT.Changed(ctx, prefix, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	var out []core.Ticket
+	for _, t := range ts {
+		if strings.HasPrefix(t.Title, prefix) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
