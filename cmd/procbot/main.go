@@ -3,6 +3,7 @@
 //
 //	procbot run                 the daemon, configured by PROCBOT_* variables
 //	procbot validate [FILE...]  check procedure definitions
+//	procbot rebuild             re-read everything from the trackers
 //	procbot demo [--db FILE]    a whole PROC19 against local simulators
 package main
 
@@ -27,6 +28,7 @@ const usage = `procbot runs EGI operations procedures through ticket systems.
 
 Usage:
   procbot run                  run the daemon (settings: PROCBOT_* variables, see README)
+  procbot rebuild              re-read every request and child from the trackers (after a lost database)
   procbot validate [FILE...]   check procedure files (default: the built-in ones)
   procbot demo [--db FILE]     run a whole PROC19 against local GGUS and RT simulators
 `
@@ -45,6 +47,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = runDaemon(stderr)
+	case "rebuild":
+		err = rebuild(stderr)
 	case "validate":
 		err = validate(args[1:], stdout)
 	case "demo":
@@ -83,6 +87,39 @@ func runDaemon(stderr io.Writer) error {
 	err = a.Daemon.Run(ctx, cfg.PollInterval)
 	log.Info().Msg("procbot stopped")
 	return err
+}
+
+func rebuild(stderr io.Writer) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	log, err := app.Logger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Daemon.Rebuild(ctx); err != nil {
+		return err
+	}
+	insts, err := a.Store.Instances()
+	if err != nil {
+		return err
+	}
+	open := 0
+	for _, inst := range insts {
+		if inst.Pending() {
+			open++
+		}
+	}
+	log.Info().Int("requests", len(insts)).Int("open", open).Msg("rebuilt from the trackers")
+	return nil
 }
 
 func validate(files []string, stdout io.Writer) error {

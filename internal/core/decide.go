@@ -169,6 +169,12 @@ func (d *decider) parent(snap Snapshot) {
 	if tag := d.in.Policy.ApprovalTag; tag != "" && hasTag(t.Tags, tag) {
 		d.approve("tag " + tag)
 	}
+	if t.State != "" && d.in.Policy.IsTerminal(t.Ref.Tracker, t.State) {
+		// Closed by a person before procbot finished: procbot stops
+		// working on it rather than opening children for a closed request.
+		d.inst.Phase = PhaseRejected
+		d.inst.RejectReason = fmt.Sprintf("the request was closed in %s (state %s) before the procedure completed", t.Ref.Tracker, t.State)
+	}
 }
 
 // started reports whether the request was approved with complete data, after

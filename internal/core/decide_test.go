@@ -328,6 +328,15 @@ func TestDecide(t *testing.T) {
 			wantOut:   []string{"note:status@1000"},
 		},
 		{
+			name:      "a request closed by a person before completion stops the procedure",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("closed"),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
+			wantPhase: core.PhaseRejected,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			wantOut:   nil,
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),

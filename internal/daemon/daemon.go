@@ -122,9 +122,11 @@ func (d *Daemon) Run(ctx context.Context, interval time.Duration) error {
 type work struct {
 	proc   *procedure.Procedure
 	inst   core.Instance
+	before core.Instance          // as recorded when the cycle began
 	fresh  bool                   // first seen this cycle
 	parent *core.Ticket           // changed parent, to re-read
 	kids   map[string]core.Ticket // changed children, by step
+	found  []core.AuditEntry      // children found by their marker
 }
 
 // readAlready reports whether this change of the ticket was read before:
@@ -132,6 +134,19 @@ type work struct {
 func (w *work) readAlready(t core.Ticket) bool {
 	last, ok := w.inst.Read[t.Ref.Key()]
 	return ok && !t.UpdatedAt.IsZero() && last.Equal(t.UpdatedAt)
+}
+
+// Rebuild forgets the poll cursors and polls once: every ticket of every
+// procedure is read again, requests procbot has no record of are rebuilt
+// from their tickets and children found by their markers are adopted. On a
+// database that is empty, the first cycle does the same by itself.
+func (d *Daemon) Rebuild(ctx context.Context) error {
+	for _, name := range d.trackerNames() {
+		if err := d.cfg.Store.SetCursor(name, time.Time{}); err != nil {
+			return fmt.Errorf("reset the %s poll cursor: %w", name, err)
+		}
+	}
+	return d.Cycle(ctx)
 }
 
 // Cycle polls every tracker once and acts on what changed.
@@ -153,12 +168,13 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 			}
 		}
 		if p := d.procs[inst.Procedure]; p != nil && inst.Pending() {
-			items[inst.Key] = &work{proc: p, inst: inst, kids: map[string]core.Ticket{}}
+			items[inst.Key] = &work{proc: p, inst: inst, before: inst.Clone(), kids: map[string]core.Ticket{}}
 		}
 	}
 
 	failed := map[string]bool{}
 	cursors := map[string]time.Time{}
+	var orphans []core.Ticket // children procbot has no record of
 	for _, name := range d.trackerNames() {
 		changed, cursor, err := d.poll(ctx, d.trackers[name])
 		if err != nil {
@@ -180,9 +196,14 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 				}
 				continue
 			}
+			if _, ok := core.ParseMarker(t.Title); ok {
+				orphans = append(orphans, t)
+				continue
+			}
 			d.discover(t, known, items)
 		}
 	}
+	d.adoptOrphans(orphans, items)
 
 	keys := make([]string, 0, len(items))
 	for k := range items {
@@ -273,12 +294,48 @@ func (d *Daemon) trackerOK(name string) {
 	}
 }
 
+// adoptOrphans attaches children that procbot has no record of to their
+// requests, found by the marker in their titles. That happens when the
+// database was lost or restored from a backup: the trackers still hold the
+// children, and procbot must carry on with them, not open them again.
+func (d *Daemon) adoptOrphans(orphans []core.Ticket, items map[string]*work) {
+	if len(orphans) == 0 {
+		return
+	}
+	byNumber := map[string]*work{}
+	for _, w := range items {
+		byNumber[core.ChildMarker(w.proc.ID, w.inst.Parent, "")] = w
+	}
+	sort.SliceStable(orphans, func(i, j int) bool { return orphans[i].CreatedAt.Before(orphans[j].CreatedAt) })
+	for _, t := range orphans {
+		m, _ := core.ParseMarker(t.Title)
+		w := byNumber[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, "")]
+		if w == nil {
+			continue // a finished request, or another procbot's
+		}
+		st, ok := w.inst.Steps[m.Step]
+		switch {
+		case !ok:
+			continue
+		case !st.Child.IsZero():
+			if st.Child.Key() != t.Ref.Key() {
+				d.cfg.Log.Warn().Str("instance", w.inst.Key).Str("step", m.Step).Str("recorded", st.Child.String()).Str("other", t.Ref.String()).
+					Msg("a second ticket carries this step's marker; procbot keeps the recorded one")
+			}
+			continue
+		case st.Status.Complete():
+			continue
+		}
+		st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, t.Ref, t.URL, t.CreatedAt
+		w.inst.Steps[m.Step] = st
+		w.kids[m.Step] = t
+		w.found = append(w.found, d.entry(w.inst, m.Step, t.Ref, "adopted existing child "+t.Ref.String()+", found by its marker"))
+	}
+}
+
 // discover starts a record for a ticket whose subject matches a procedure's
 // request template.
 func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string]*work) {
-	if _, ok := core.ParseMarker(t.Title); ok {
-		return // a child ticket (of a request procbot no longer has on record)
-	}
 	for _, p := range d.cfg.Procedures {
 		product, ok := d.subjects[p.ID].Match(t.Title)
 		if !ok {
@@ -321,12 +378,47 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		obs.Children[step] = snap
 		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
-	before := w.inst
-	if w.fresh {
-		before = core.Instance{}
-	}
 	inst := core.Decide(core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()})
-	return d.execute(ctx, w.proc, before, inst)
+	before := w.before
+	if w.fresh && obs.Parent != nil && d.workedOnBefore(obs.Parent) {
+		inst = rebuilt(inst)
+		w.found = append(w.found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
+		// Any step may have a child that this cycle's search did not show
+		// (a tracker that failed): every step to open is checked first.
+		before = inst.Clone()
+	}
+	return d.execute(ctx, w.proc, before, inst, w.found...)
+}
+
+// workedOnBefore reports whether procbot's own notes are on a request it
+// has no record of: its database was lost.
+func (d *Daemon) workedOnBefore(parent *core.Snapshot) bool {
+	robot := d.cfg.Policy.Robots[parent.Ticket.Ref.Tracker]
+	for _, a := range parent.Articles {
+		if robot != "" && intake.SameIdentity(robot, a.Author) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuilt drops from the outbox of a request rebuilt from the trackers the
+// answers procbot gave before it lost its record (to old commands, about
+// missing data), so they are not posted twice. A fresh status note stays:
+// it tells the people on the ticket where procbot now stands.
+func rebuilt(inst core.Instance) core.Instance {
+	var keep []core.Action
+	for _, a := range inst.Outbox {
+		if a.Kind == core.ActNote && a.Note != core.NoteStatus && a.Note != core.NoteAnnouncement {
+			if a.Digest != "" {
+				inst.Posted[a.Note] = a.Digest
+			}
+			continue
+		}
+		keep = append(keep, a)
+	}
+	inst.Outbox = keep
+	return inst
 }
 
 // readSettle is how old a change must be before procbot trusts that a read
@@ -370,8 +462,8 @@ func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (c
 
 // execute records the decision, then carries out its side effects one by
 // one, recording each as soon as the tracker has it.
-func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance) error {
-	if err := d.record(inst, transitions(p, before, inst)...); err != nil {
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, notes ...core.AuditEntry) error {
+	if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
 		return err
 	}
 	d.crash(CrashAfterIntent)

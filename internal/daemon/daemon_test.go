@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -275,5 +276,82 @@ func TestRecentChangeIsReadAgain(t *testing.T) {
 	w.cycle(t)
 	if reads := w.env.GGUS.CountRequests("GET", "/ticket_articles") - before; reads == 0 {
 		t.Errorf("tickets changed a moment ago were not read again")
+	}
+}
+
+// TestLostDatabase deletes procbot's database in the middle of a
+// procedure. The next procbot, on an empty database, rebuilds the request
+// from the trackers and carries on: no child opened twice, no answer
+// posted twice, the approval not asked for again.
+func TestLostDatabase(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent, err := w.env.FileRequest(ctx, "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	// The applicant tries to approve: procbot answers once.
+	if err := w.env.Applicant.AddNote(ctx, parent.Ref.ID, "/approve", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.env.Operator.AddNote(ctx, parent.Ref.ID, "/approve", true); err != nil {
+		t.Fatal(err)
+	}
+	closed := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		w.cycle(t)
+		w.closeOpen(t, w.instance(t, parent), closed)
+	}
+	w.cycle(t) // the second wave of children is open, not closed yet
+	mid := w.instance(t, parent)
+
+	// Lose the database.
+	w.app.Close()
+	if err := os.Remove(w.env.Config.DBPath); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, w.env.Config, zerolog.New(w.logs), app.Options{OnEvent: func(e core.AuditEntry) {
+		w.mu.Lock()
+		w.what = append(w.what, e.Step+" "+e.What)
+		w.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w.app = a
+	w.cycle(t)
+	rebuilt := w.instance(t, parent)
+	if rebuilt.Phase != core.PhaseRunning {
+		t.Fatalf("rebuilt request is %s, want running (the approval is on the ticket)", rebuilt.Phase)
+	}
+	for id, st := range mid.Steps {
+		if !st.Child.IsZero() && rebuilt.Steps[id].Child.Key() != st.Child.Key() {
+			t.Errorf("step %s: child %s before, %s after the rebuild", id, st.Child, rebuilt.Steps[id].Child)
+		}
+	}
+	for i := 0; i < 12 && rebuilt.Pending(); i++ {
+		w.closeOpen(t, rebuilt, closed)
+		w.cycle(t)
+		rebuilt = w.instance(t, parent)
+	}
+	if rebuilt.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s after the rebuild", rebuilt.Phase)
+	}
+	if n := w.noDuplicates(t); n != 33 {
+		t.Errorf("%d children, want 33", n)
+	}
+	refusals := 0
+	for _, a := range w.env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)) {
+		if strings.Contains(a.Body, "only these EGI Operations") {
+			refusals++
+		}
+	}
+	if refusals != 1 {
+		t.Errorf("the applicant's /approve was answered %d times, want once", refusals)
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "rebuilt the record of this request") {
+		t.Errorf("the audit log does not say the request was rebuilt")
 	}
 }
