@@ -76,9 +76,12 @@ type Instance struct {
 	Missing []intake.Problem `json:"missing,omitempty"`
 	Phase   Phase            `json:"phase"`
 	// Kind of product ("cloud", "middleware"); empty while unknown.
-	Kind         string               `json:"kind,omitempty"`
-	Steps        map[string]StepState `json:"steps"`
-	RejectReason string               `json:"reject_reason,omitempty"`
+	Kind  string               `json:"kind,omitempty"`
+	Steps map[string]StepState `json:"steps"`
+	// TaskForce is the integration task force (step 0b): who receives the
+	// weekly digest for this request, besides the configured defaults.
+	TaskForce    []Member `json:"task_force,omitempty"`
+	RejectReason string   `json:"reject_reason,omitempty"`
 	// Seen maps a ticket key to the highest article id already processed.
 	Seen map[string]int64 `json:"seen,omitempty"`
 	// Read maps a ticket key to its last change as of the last time it was
@@ -94,6 +97,13 @@ type Instance struct {
 	Outbox    []Action  `json:"outbox,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Member is one member of a request's task force.
+type Member struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+	Role  string `json:"role,omitempty"` // e.g. "Technology Provider", "UMD"
 }
 
 // InstanceKey is the key of the request whose parent is ref.
@@ -126,6 +136,7 @@ func (in Instance) clone() Instance {
 		out.Seen[k] = v
 	}
 	out.Posted = copyMap(in.Posted)
+	out.TaskForce = append([]Member(nil), in.TaskForce...)
 	out.Read = make(map[string]time.Time, len(in.Read))
 	for k, v := range in.Read {
 		out.Read[k] = v
@@ -159,6 +170,9 @@ func normalize(in Instance) Instance {
 	}
 	if len(in.Read) == 0 {
 		in.Read = nil
+	}
+	if len(in.TaskForce) == 0 {
+		in.TaskForce = nil
 	}
 	if len(in.Outbox) == 0 {
 		in.Outbox = nil

@@ -3,6 +3,7 @@ package rt
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -220,6 +221,14 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 	if err != nil {
 		return nil, err
 	}
+	if len(txns) == 0 {
+		// RT answers the history of a ticket that does not exist with an
+		// empty list, and every ticket has its Create transaction: tell the
+		// two apart by reading the ticket.
+		if _, err := c.getRaw(ctx, id, op); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]core.Article, 0, len(txns))
 	for _, t := range txns {
 		tid, err := strconv.ParseInt(string(t.ID), 10, 64)
@@ -393,6 +402,13 @@ func (c *Client) AddNote(ctx context.Context, id, body string, public bool) erro
 	}
 	resp, err := c.do(ctx, http.MethodPost, "/ticket/"+strconv.FormatInt(n, 10)+"/"+kind, nil,
 		map[string]any{"Content": body, "ContentType": "text/plain"}, op)
+	if errors.Is(err, core.ErrInvalid) {
+		// RT answers a note on a ticket that does not exist with 400
+		// "Message could not be recorded"; a 404 of the ticket says why.
+		if _, gerr := c.getRaw(ctx, id, op); errors.Is(gerr, core.ErrNotFound) {
+			return gerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -494,13 +510,24 @@ func (c *Client) Link(ctx context.Context, parent, child core.TicketRef) error {
 
 // Children lists the parent's children from the ticket record itself.
 func (c *Client) Children(ctx context.Context, parentID string) ([]core.TicketRef, error) {
-	w, err := c.getRaw(ctx, parentID, "list children of ticket "+parentID)
+	return c.linked(ctx, parentID, "child", "list children of ticket "+parentID)
+}
+
+// Parents lists the child's parents from the ticket record itself.
+func (c *Client) Parents(ctx context.Context, childID string) ([]core.TicketRef, error) {
+	return c.linked(ctx, childID, "parent", "list parents of ticket "+childID)
+}
+
+// linked lists the tickets a ticket's hyperlinks name with the given ref,
+// ordered by id.
+func (c *Client) linked(ctx context.Context, id, ref, op string) ([]core.TicketRef, error) {
+	w, err := c.getRaw(ctx, id, op)
 	if err != nil {
 		return nil, err
 	}
 	var ids []int64
 	for _, l := range w.Hyperlinks {
-		if l.Ref != "child" || l.Type == "external" || l.ID == "" {
+		if l.Ref != ref || l.Type == "external" || l.ID == "" {
 			continue
 		}
 		n, err := strconv.ParseInt(string(l.ID), 10, 64)

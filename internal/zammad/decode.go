@@ -184,10 +184,20 @@ func decodeLinks(body []byte) (linksAnswer, error) {
 // children lists the tickets the answer names as children of the ticket it
 // was asked about.
 func (la linksAnswer) children(tracker string) []core.TicketRef {
+	return la.linked(tracker, "child")
+}
+
+// parents lists the tickets the answer names as parents of the ticket it
+// was asked about.
+func (la linksAnswer) parents(tracker string) []core.TicketRef {
+	return la.linked(tracker, "parent")
+}
+
+func (la linksAnswer) linked(tracker, linkType string) []core.TicketRef {
 	var out []core.TicketRef
 	seen := map[flexInt]bool{}
 	for _, l := range la.Links {
-		if l.LinkType != "child" || (l.LinkObject != "" && l.LinkObject != "Ticket") || seen[l.LinkObjectValue] {
+		if l.LinkType != linkType || (l.LinkObject != "" && l.LinkObject != "Ticket") || seen[l.LinkObjectValue] {
 			continue
 		}
 		seen[l.LinkObjectValue] = true

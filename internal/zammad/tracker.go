@@ -326,3 +326,17 @@ func (c *Client) Children(ctx context.Context, parentID string) ([]core.TicketRe
 	}
 	return la.children(c.name), nil
 }
+
+// Parents lists the child's parents from Zammad's link table.
+func (c *Client) Parents(ctx context.Context, childID string) ([]core.TicketRef, error) {
+	what := "list parents of ticket " + childID
+	n, err := ticketID(childID)
+	if err != nil {
+		return nil, c.fail(what, err)
+	}
+	la, err := c.links(ctx, n)
+	if err != nil {
+		return nil, c.fail(what, err)
+	}
+	return la.parents(c.name), nil
+}

@@ -285,7 +285,11 @@ func (s *Server) updateLinks(t *ticket, key string, v any, who string) []string 
 	for _, x := range linkValues(v) {
 		other, uri, ok := s.linkTarget(x)
 		if !ok {
-			msgs = append(msgs, fmt.Sprintf("Couldn't resolve '%s' into a URI.", asString(x)))
+			msgs = append(msgs, fmt.Sprintf("Couldn't resolve '%s' into a link.", asString(x)))
+			continue
+		}
+		if other == t.id {
+			msgs = append(msgs, "Link could not be created: Can't link a ticket to itself")
 			continue
 		}
 		if l, ok := makeLink(lk, t.id, other, uri); ok {
@@ -344,6 +348,10 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, idStr, kind str
 			writeMsg(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
+		if asString(m["ContentType"]) == "" {
+			writeMsg(w, http.StatusBadRequest, "ContentType is a required field for application/json")
+			return
+		}
 		body = m
 	case "text/plain":
 		b, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
@@ -356,7 +364,8 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, idStr, kind str
 	defer s.mu.Unlock()
 	t, ok := s.ticketByPath(idStr)
 	if !ok {
-		writeMsg(w, http.StatusNotFound, "Not Found")
+		// RT loads no ticket and fails to record the message.
+		writeMsg(w, http.StatusBadRequest, "Message could not be recorded")
 		return
 	}
 	typ, added := "Comment", "Comments added"
@@ -547,14 +556,12 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, idStr string) {
 	p := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.ticketByPath(idStr)
-	if !ok {
-		writeMsg(w, http.StatusNotFound, "Not Found")
-		return
-	}
+	// RT answers the history of a ticket that does not exist with an empty
+	// collection, not 404.
+	id, _ := strconv.Atoi(idStr)
 	var xs []*txn
 	for _, x := range s.txns {
-		if x.ticket == t.id {
+		if x.ticket == id {
 			xs = append(xs, x)
 		}
 	}

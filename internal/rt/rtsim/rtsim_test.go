@@ -459,8 +459,8 @@ func TestTraps(t *testing.T) {
 			corr := h.Items[3]["id"].(string)
 			var att page
 			e.json("GET", "/transaction/"+corr+"/attachments?fields=Content,ContentType", "").decode(t, &att)
-			if len(att.Items) != 2 || att.Items[0]["ContentType"] != "multipart/mixed" || att.Items[0]["Content"] != "" ||
-				att.Items[1]["Content"] != "reply" || att.Items[1]["ContentType"] != "text/plain" {
+			// RT 5.0.3 stores a REST2 JSON message as one attachment.
+			if len(att.Items) != 1 || att.Items[0]["Content"] != "reply" || att.Items[0]["ContentType"] != "text/plain" {
 				t.Errorf("attachments %v", att.Items)
 			}
 			if g := e.json("GET", "/transaction/"+corr, ""); !regexp.MustCompile(`"id"\s*:\s*\d+`).MatchString(g.raw) {

@@ -143,18 +143,14 @@ func (s *Server) addTxn(t *ticket, typ, field, oldV, newV, data, creator string)
 	return x
 }
 
-// addMessage stores a message as RT does for REST2 input: a multipart/mixed
-// root without content, and the body as its one part.
+// addMessage stores a message as RT 5.0.3 does for a REST2 JSON body
+// without attachments: one attachment holding the body, which carries the
+// subject (the ticket's subject on a create).
 func (s *Server) addMessage(x *txn, contentType, content, subject string) {
-	for _, a := range []*attachment{
-		{contentType: "multipart/mixed", subject: subject},
-		{contentType: contentType, content: content},
-	} {
-		a.id, a.txn = s.nextAtt, x.id
-		s.nextAtt++
-		s.atts[a.id] = a
-		x.atts = append(x.atts, a.id)
-	}
+	a := &attachment{id: s.nextAtt, txn: x.id, contentType: contentType, content: content, subject: subject}
+	s.nextAtt++
+	s.atts[a.id] = a
+	x.atts = append(x.atts, a.id)
 }
 
 // linkTarget resolves a link value: a ticket id (number or digits), an RT
@@ -408,8 +404,21 @@ func (s *Server) ticketField(t *ticket, name string, sub []string) (any, bool) {
 
 var fullTicketFields = []string{"Subject", "Status", "Type", "Queue", "Owner", "Creator", "LastUpdatedBy",
 	"Requestor", "Cc", "AdminCc", "EffectiveId", "Created", "LastUpdated", "Started", "Resolved", "Starts",
-	"Due", "Told", "Priority", "InitialPriority", "FinalPriority", "TimeWorked", "TimeLeft", "TimeEstimated",
+	"Due", "Priority", "InitialPriority", "FinalPriority", "TimeWorked", "TimeLeft", "TimeEstimated",
 	"CustomFields"}
+
+type lifecycleAction struct{ to, label, update string }
+
+// lifecycleActions are the actions of RT's default lifecycle, which GET
+// /ticket/N lists as "lifecycle" hyperlinks from the current status.
+var lifecycleActions = map[string][]lifecycleAction{
+	"new":      {{"open", "Open It", "Respond"}, {"resolved", "Resolve", "Comment"}, {"rejected", "Reject", "Respond"}, {"deleted", "Delete", ""}},
+	"open":     {{"stalled", "Stall", "Comment"}, {"resolved", "Resolve", "Comment"}, {"rejected", "Reject", "Respond"}},
+	"stalled":  {{"open", "Open It", ""}},
+	"resolved": {{"open", "Re-open", "Comment"}},
+	"rejected": {{"open", "Re-open", "Comment"}},
+	"deleted":  {{"open", "Undelete", ""}},
+}
 
 // ticketJSON is the body of GET /ticket/N: note the numeric id there.
 func (s *Server) ticketJSON(t *ticket) map[string]any {
@@ -443,16 +452,16 @@ func (s *Server) ticketJSON(t *ticket) map[string]any {
 		map[string]any{"ref": "history", "_url": self + "/history"},
 		map[string]any{"ref": "correspond", "_url": self + "/correspond"},
 		map[string]any{"ref": "comment", "_url": self + "/comment"})
-	for _, to := range s.opts.Statuses {
-		if to == t.status {
+	for _, a := range lifecycleActions[t.status] {
+		if !s.validStatus(a.to) {
 			continue
 		}
-		l := map[string]any{"ref": "lifecycle", "from": t.status, "to": to, "label": strings.ToUpper(to[:1]) + to[1:], "_url": self}
-		switch to {
-		case "open", "rejected":
-			l["update"], l["_url"] = "Respond", self+"/correspond"
-		case "resolved":
-			l["update"], l["_url"] = "Comment", self+"/comment"
+		l := map[string]any{"ref": "lifecycle", "from": t.status, "to": a.to, "label": a.label, "_url": self}
+		switch a.update {
+		case "Respond":
+			l["update"], l["_url"] = a.update, self+"/correspond"
+		case "Comment":
+			l["update"], l["_url"] = a.update, self+"/comment"
 		}
 		hl = append(hl, l)
 	}
