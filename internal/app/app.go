@@ -122,10 +122,11 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		return nil, err
 	}
 	policy := core.Policy{
-		Operators:   cfg.Operators,
-		ApprovalTag: cfg.ApprovalTag,
-		Terminal:    map[string][]string{},
-		Robots:      map[string]string{},
+		Operators:     cfg.Operators,
+		ApprovalTag:   cfg.ApprovalTag,
+		ReminderEvery: cfg.ReminderEvery,
+		Terminal:      map[string][]string{},
+		Robots:        map[string]string{},
 	}
 	closeState := map[string]string{}
 	var trackers []daemon.Tracker

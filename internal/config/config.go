@@ -36,18 +36,19 @@ func (s Secret) Reveal() string { return string(s) }
 // Config is every setting of procbot. The envconfig tags give each its
 // PROCBOT_ variable; the README's settings table lists them.
 type Config struct {
-	DBPath       string        `envconfig:"DB_PATH" default:"procbot.db" desc:"bbolt database file"`
-	PollInterval time.Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"time between two polls of the trackers"`
-	PollOverlap  time.Duration `envconfig:"POLL_OVERLAP" default:"2m" desc:"each poll starts this long before the previous one's newest change"`
-	DryRun       bool          `envconfig:"DRY_RUN" default:"false" desc:"log what procbot would do; change nothing"`
-	Procedures   []string      `envconfig:"PROCEDURES" default:"proc19" desc:"procedures to run: names under templates/ or paths to YAML files"`
-	Routes       string        `envconfig:"ROUTES" desc:"route overrides: unit-or-step=tracker:queue;..."`
-	TemplatesDir string        `envconfig:"TEMPLATES_DIR" desc:"directory whose notes/*.tmpl replace the built-in texts"`
-	Operators    []string      `envconfig:"OPERATORS" desc:"logins or emails allowed to /approve, /reject, /kind and /na on requests"`
-	ApprovalTag  string        `envconfig:"APPROVAL_TAG" desc:"a tag that approves a request (only if tagging is limited to operators)"`
-	AllowHTTP    bool          `envconfig:"ALLOW_HTTP" default:"false" desc:"allow plain-http tracker URLs (for local test trackers)"`
-	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
+	DBPath        string        `envconfig:"DB_PATH" default:"procbot.db" desc:"bbolt database file"`
+	PollInterval  time.Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"time between two polls of the trackers"`
+	PollOverlap   time.Duration `envconfig:"POLL_OVERLAP" default:"2m" desc:"each poll starts this long before the previous one's newest change"`
+	DryRun        bool          `envconfig:"DRY_RUN" default:"false" desc:"log what procbot would do; change nothing"`
+	Procedures    []string      `envconfig:"PROCEDURES" default:"proc19" desc:"procedures to run: names under templates/ or paths to YAML files"`
+	Routes        string        `envconfig:"ROUTES" desc:"route overrides: unit-or-step=tracker:queue;..."`
+	TemplatesDir  string        `envconfig:"TEMPLATES_DIR" desc:"directory whose notes/*.tmpl replace the built-in texts"`
+	Operators     []string      `envconfig:"OPERATORS" desc:"logins or emails allowed to /approve, /reject, /kind and /na on requests"`
+	ApprovalTag   string        `envconfig:"APPROVAL_TAG" desc:"a tag that approves a request (only if tagging is limited to operators)"`
+	ReminderEvery time.Duration `envconfig:"REMINDER_EVERY" default:"168h" desc:"how often an overdue step's child gets a reminder note; 0: never"`
+	AllowHTTP     bool          `envconfig:"ALLOW_HTTP" default:"false" desc:"allow plain-http tracker URLs (for local test trackers)"`
+	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 
 	GGUS GGUS `envconfig:"GGUS"`
 	RT   RT   `envconfig:"RT"`

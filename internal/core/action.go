@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // ActionKind says what a pending side effect does.
 type ActionKind string
 
@@ -8,6 +10,9 @@ const (
 	ActNote ActionKind = "note"
 	// ActClose moves a ticket to the tracker's closing state.
 	ActClose ActionKind = "close"
+	// ActRelate links Ticket to Other as related (Zammad: a normal link;
+	// RT: RefersTo). Only between tickets of one tracker.
+	ActRelate ActionKind = "relate"
 )
 
 // Note kinds. Each has a template under templates/notes/.
@@ -20,6 +25,8 @@ const (
 	NoteSkipped      = "skipped"     // an operator marked a step not applicable
 	NoteStatus       = "status"      // the one progress note on the parent
 	NoteAnnouncement = "announcement"
+	NoteDuplicate    = "duplicate" // a second request for a product already in the procedure
+	NoteReminder     = "reminder"  // on an overdue step's child
 )
 
 // Action is a side effect procbot decided on: the core returns it, the
@@ -32,11 +39,14 @@ type Action struct {
 	Public bool   `json:"public,omitempty"`
 	// Digest identifies the note's content; for kinds that must not repeat
 	// (missing, status) the executor records it in Instance.Posted.
-	Digest  string `json:"digest,omitempty"`
-	Step    string `json:"step,omitempty"`
-	Who     string `json:"who,omitempty"`
-	Command string `json:"command,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	Step   string `json:"step,omitempty"`
+	// Other is the second ticket of ActRelate, or the earlier request a
+	// duplicate note points to.
+	Other   TicketRef `json:"other,omitempty"`
+	Who     string    `json:"who,omitempty"`
+	Command string    `json:"command,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
 }
 
 // Policy is the configuration the core decides with.
@@ -53,6 +63,9 @@ type Policy struct {
 	// Robots maps a tracker to procbot's own login there; its own articles
 	// carry no commands and no request data.
 	Robots map[string]string
+	// ReminderEvery is how often an overdue step's child gets a reminder
+	// note; zero sends none.
+	ReminderEvery time.Duration
 }
 
 // IsTerminal reports whether state completes a step in the given tracker.

@@ -65,6 +65,11 @@ func Decide(in Input) Instance {
 	if d.inst.Phase.Finished() {
 		return d.inst
 	}
+	if !d.inst.DuplicateOf.IsZero() && !d.started() {
+		d.duplicate()
+		d.inst.UpdatedAt = d.now
+		return d.inst
+	}
 	if in.Observed.Parent != nil {
 		d.parent(*in.Observed.Parent)
 	}
@@ -81,6 +86,7 @@ func Decide(in Input) Instance {
 	d.phase()
 	if d.inst.Phase == PhaseRunning {
 		d.advance()
+		d.remind()
 	}
 	d.status()
 	if !d.inst.equal(in.State) {
@@ -205,7 +211,7 @@ func (d *decider) approve(by string) {
 func (d *decider) command(author string, c intake.Command) {
 	parent := d.inst.Parent
 	switch c.Name {
-	case "approve", "reject", "kind", "na":
+	case "approve", "reject", "kind", "na", "taskforce":
 	default:
 		return // not a procbot command on a request
 	}
@@ -240,6 +246,80 @@ func (d *decider) command(author string, c intake.Command) {
 		d.inst.Kind = kind
 	case "na":
 		d.operatorSkip(author, c)
+	case "taskforce":
+		d.taskForce(author, c)
+	}
+}
+
+// taskForce handles "/taskforce add <email> [role]" and
+// "/taskforce remove <email>".
+func (d *decider) taskForce(author string, c intake.Command) {
+	fields := strings.Fields(c.Args)
+	if len(fields) < 2 || (fields[0] != "add" && fields[0] != "remove") {
+		d.badCommand(d.inst.Parent, author, c, "write /taskforce add <email> [role] or /taskforce remove <email>")
+		return
+	}
+	email := strings.Trim(fields[1], "<>,;")
+	if !intake.ValidEmail(email) {
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not an email address", fields[1]))
+		return
+	}
+	if fields[0] == "add" {
+		d.addMember(Member{Email: email, Role: strings.Join(fields[2:], " ")})
+		return
+	}
+	kept := d.inst.TaskForce[:0:0]
+	for _, m := range d.inst.TaskForce {
+		if !intake.SameIdentity(m.Email, email) {
+			kept = append(kept, m)
+		}
+	}
+	d.inst.TaskForce = kept
+}
+
+// addMember puts m on the task force, or updates their role.
+func (d *decider) addMember(m Member) {
+	for i, old := range d.inst.TaskForce {
+		if intake.SameIdentity(old.Email, m.Email) {
+			if m.Role != "" {
+				d.inst.TaskForce[i].Role = m.Role
+			}
+			return
+		}
+	}
+	d.inst.TaskForce = append(d.inst.TaskForce, m)
+}
+
+// duplicate answers a second request for a product whose request is still
+// open: it points to the earlier one, links the two and closes this one.
+func (d *decider) duplicate() {
+	d.inst.Phase = PhaseRejected
+	d.inst.RejectReason = "duplicate of " + d.inst.DuplicateOf.String()
+	if d.inst.DuplicateOf.Tracker == d.inst.Parent.Tracker {
+		d.enqueue(Action{Kind: ActRelate, Ticket: d.inst.Parent, Other: d.inst.DuplicateOf})
+	}
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteDuplicate, Public: true, Other: d.inst.DuplicateOf})
+	d.enqueue(Action{Kind: ActClose, Ticket: d.inst.Parent})
+}
+
+// remind queues one reminder on the child of every step open longer than
+// its due time, at most once per Policy.ReminderEvery.
+func (d *decider) remind() {
+	every := d.in.Policy.ReminderEvery
+	if every <= 0 {
+		return
+	}
+	for _, id := range d.p.Order() {
+		st := d.inst.Steps[id]
+		if st.Status != StepOpen || st.Child.IsZero() || st.OpenedAt.IsZero() {
+			continue
+		}
+		if d.now.Sub(st.OpenedAt) < d.p.Due(id) || (!st.RemindedAt.IsZero() && d.now.Sub(st.RemindedAt) < every) {
+			continue
+		}
+		st.RemindedAt = d.now
+		d.inst.Steps[id] = st
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteReminder, Public: true, Step: id})
 	}
 }
 
@@ -348,6 +428,10 @@ func (d *decider) data() {
 	d.inst.Missing = intake.Validate(d.p.Request.Fields, d.inst.Data)
 	if len(d.inst.Missing) == 0 {
 		d.dropPending(NoteMissing)
+		if email := d.inst.Data["contact_email"]; email != "" && !d.inst.ContactJoined {
+			d.addMember(Member{Email: email, Name: d.inst.Data["contact_name"], Role: "Technology Provider"})
+			d.inst.ContactJoined = true
+		}
 		return
 	}
 	var b strings.Builder

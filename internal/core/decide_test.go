@@ -96,6 +96,9 @@ func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
 		s := string(a.Kind)
+		if a.Kind == core.ActRelate {
+			s = "relate"
+		}
 		if a.Kind == core.ActNote {
 			s += ":" + a.Note
 		}
@@ -337,6 +340,82 @@ func TestDecide(t *testing.T) {
 			wantOut:   nil,
 		},
 		{
+			name: "a second request for a product still in the procedure is linked to the first and closed",
+			state: func() core.Instance {
+				s := core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0)
+				s.DuplicateOf = core.TicketRef{Tracker: "ggus", ID: "900", Number: "10090"}
+				return s
+			}(),
+			parent:    parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"relate@1000", "note:duplicate@1000", "close@1000"},
+		},
+		{
+			name: "an operator adds a task force member with a role and removes another",
+			state: func() core.Instance {
+				s := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved})
+				s.TaskForce = []core.Member{{Email: "old@ngi.example"}}
+				return s
+			}(),
+			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd@egi.eu UMD representative\n/taskforce remove OLD@ngi.example")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if len(got.TaskForce) != 1 || got.TaskForce[0] != (core.Member{Email: "umd@egi.eu", Role: "UMD representative"}) {
+					t.Errorf("task force %+v", got.TaskForce)
+				}
+			},
+		},
+		{
+			name:      "an invalid task force address gets a note naming it",
+			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
+			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd-at-egi.eu")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if !strings.Contains(got.Outbox[0].Reason, `"umd-at-egi.eu"`) || len(got.TaskForce) != 0 {
+					t.Errorf("reason %q, task force %v", got.Outbox[0].Reason, got.TaskForce)
+				}
+			},
+		},
+		{
+			name:      "only operators manage the task force",
+			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
+			parent:    parentSnap("open", article(4, "jane@foo.example", "/taskforce add friend@foo.example")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+		},
+		{
+			name:      "the Technology Provider's contact joins the task force once the data is complete",
+			state:     core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:    parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if len(got.TaskForce) != 1 || got.TaskForce[0].Email != "jane@foo.example" || got.TaskForce[0].Role != "Technology Provider" {
+					t.Errorf("task force %+v", got.TaskForce)
+				}
+			},
+		},
+		{
+			name:      "an overdue step's child gets a reminder",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -20)}}),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:reminder@2000", "note:status@1000"},
+		},
+		{
+			name:      "no second reminder within the period",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -20), RemindedAt: t0.AddDate(0, 0, -3)}}),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a step open for less than its due time gets no reminder",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -10)}}),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),
@@ -347,6 +426,7 @@ func TestDecide(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pol := policy
 			pol.ApprovalTag = "proc19-approved"
+			pol.ReminderEvery = 7 * 24 * time.Hour
 			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children}, Policy: pol, Now: t0.Add(time.Hour)}
 			before := tc.state.Clone()
 			got := core.Decide(in)

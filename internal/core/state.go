@@ -55,8 +55,11 @@ type StepState struct {
 	// reaches a terminal state the step is skipped with this reason.
 	NAReason string    `json:"na_reason,omitempty"`
 	OpenedAt time.Time `json:"opened_at,omitempty"`
-	DoneAt   time.Time `json:"done_at,omitempty"`
-	By       string    `json:"by,omitempty"` // who approved, or who marked it not applicable
+	// RemindedAt is when the last reminder about the overdue step was
+	// decided; at most one per Policy.ReminderEvery.
+	RemindedAt time.Time `json:"reminded_at,omitempty"`
+	DoneAt     time.Time `json:"done_at,omitempty"`
+	By         string    `json:"by,omitempty"` // who approved, or who marked it not applicable
 }
 
 // Instance is the recorded state of one request going through one procedure.
@@ -82,6 +85,13 @@ type Instance struct {
 	// weekly digest for this request, besides the configured defaults.
 	TaskForce    []Member `json:"task_force,omitempty"`
 	RejectReason string   `json:"reject_reason,omitempty"`
+	// DuplicateOf is the earlier open request for the same product, if this
+	// request repeats one; the daemon sets it when it first sees the request.
+	DuplicateOf    TicketRef `json:"duplicate_of,omitempty"`
+	DuplicateOfURL string    `json:"duplicate_of_url,omitempty"`
+	// ContactJoined records that the Technology Provider's contact was put
+	// on the task force, so that removing them later sticks.
+	ContactJoined bool `json:"contact_joined,omitempty"`
 	// Seen maps a ticket key to the highest article id already processed.
 	Seen map[string]int64 `json:"seen,omitempty"`
 	// Read maps a ticket key to its last change as of the last time it was

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"time"
+
 	"github.com/procbot/procbot/internal/procedure"
 )
 
@@ -18,6 +20,8 @@ type StepView struct {
 	Reason   string
 	By       string
 	After    []string
+	OpenedAt time.Time
+	DoneAt   time.Time
 }
 
 // AreaView counts the steps of one area.
@@ -52,7 +56,8 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 			status = StepWaiting
 		}
 		v := StepView{ID: id, Area: step.Area, Kind: kindOf(step), Unit: p.UnitName(id), Action: step.Action, Notes: step.Notes,
-			Status: status, Child: st.Child, ChildURL: st.ChildURL, Reason: st.Reason, By: st.By, After: step.After}
+			Status: status, Child: st.Child, ChildURL: st.ChildURL, Reason: st.Reason, By: st.By, After: step.After,
+			OpenedAt: st.OpenedAt, DoneAt: st.DoneAt}
 		s.Steps = append(s.Steps, v)
 		s.Total++
 		a := areas[step.Area]

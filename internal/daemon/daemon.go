@@ -203,6 +203,7 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 			d.discover(t, known, items)
 		}
 	}
+	markDuplicates(all, items)
 	d.adoptOrphans(orphans, items)
 
 	keys := make([]string, 0, len(items))
@@ -292,6 +293,47 @@ func (d *Daemon) trackerOK(name string) {
 	if n > 0 {
 		d.cfg.Log.Info().Str("tracker", name).Int("failed_cycles", n).Msg("tracker answers again")
 	}
+}
+
+// markDuplicates marks a request first seen this cycle as a duplicate when
+// an earlier request for the same product is still open. Of two new ones,
+// the one created first is the original.
+func markDuplicates(all []core.Instance, items map[string]*work) {
+	type original struct {
+		ref core.TicketRef
+		url string
+	}
+	first := map[string]original{}
+	for _, inst := range all {
+		if !inst.Phase.Finished() && inst.DuplicateOf.IsZero() {
+			first[productKey(inst.Procedure, inst.Product)] = original{inst.Parent, inst.ParentURL}
+		}
+	}
+	var fresh []*work
+	for _, w := range items {
+		if w.fresh {
+			fresh = append(fresh, w)
+		}
+	}
+	sort.Slice(fresh, func(i, j int) bool {
+		a, b := fresh[i].parent, fresh[j].parent
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.Ref.Key() < b.Ref.Key()
+	})
+	for _, w := range fresh {
+		key := productKey(w.proc.ID, w.inst.Product)
+		if o, ok := first[key]; ok {
+			w.inst.DuplicateOf, w.inst.DuplicateOfURL = o.ref, o.url
+			continue
+		}
+		first[key] = original{w.inst.Parent, w.inst.ParentURL}
+	}
+}
+
+func productKey(procedure, product string) string {
+	return procedure + "|" + strings.ToLower(strings.Join(strings.Fields(product), " "))
 }
 
 // adoptOrphans attaches children that procbot has no record of to their
@@ -588,6 +630,12 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 			return nil
 		}
 		return tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
+	case core.ActRelate:
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would link to "+a.Other.String()))
+			return nil
+		}
+		return tr.Relate(ctx, a.Ticket, a.Other)
 	case core.ActClose:
 		state := d.cfg.CloseState[a.Ticket.Tracker]
 		if d.cfg.DryRun {
@@ -632,8 +680,11 @@ func (d *Daemon) event(e core.AuditEntry) {
 }
 
 func describe(a core.Action) string {
-	if a.Kind == core.ActClose {
+	switch a.Kind {
+	case core.ActClose:
 		return "closed " + a.Ticket.String()
+	case core.ActRelate:
+		return "linked " + a.Ticket.String() + " to " + a.Other.String()
 	}
 	return fmt.Sprintf("posted %s note on %s", a.Note, a.Ticket)
 }

@@ -355,3 +355,39 @@ func TestLostDatabase(t *testing.T) {
 		t.Errorf("the audit log does not say the request was rebuilt")
 	}
 }
+
+// TestDuplicateRequest: a second request for a product whose request is
+// still open is linked to the first, answered and closed; the first goes on.
+func TestDuplicateRequest(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	first, err := w.env.FileRequest(ctx, "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	second, err := w.env.FileRequest(ctx, "  foostack ", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	dup := w.instance(t, second)
+	if dup.Phase != core.PhaseRejected || dup.DuplicateOf.Key() != first.Ref.Key() {
+		t.Fatalf("second request: %s, duplicate of %q", dup.Phase, dup.DuplicateOf)
+	}
+	if tk, _ := w.env.GGUS.Ticket(mustAtoi(t, second.Ref.ID)); tk.State != "closed" {
+		t.Errorf("the duplicate is %s, want closed", tk.State)
+	}
+	linked := false
+	for _, l := range w.env.GGUS.Links() {
+		if l.Type == "normal" {
+			linked = true
+		}
+	}
+	if !linked {
+		t.Errorf("the duplicate is not linked to the first request: %+v", w.env.GGUS.Links())
+	}
+	if orig := w.instance(t, first); orig.Phase != core.PhaseAwaitingApproval {
+		t.Errorf("the first request is %s", orig.Phase)
+	}
+}

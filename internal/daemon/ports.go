@@ -34,6 +34,9 @@ type Tracker interface {
 	SetState(ctx context.Context, id, state string) error
 	// Link makes child a child of parent. Linking twice is not an error.
 	Link(ctx context.Context, parent, child core.TicketRef) error
+	// Relate links two tickets of this tracker as related (a duplicate
+	// request to the earlier one). Relating twice is not an error.
+	Relate(ctx context.Context, a, b core.TicketRef) error
 	// Children lists the parent's children as the tracker's database records
 	// them (not through a search index, which may lag).
 	Children(ctx context.Context, parentID string) ([]core.TicketRef, error)

@@ -242,6 +242,10 @@ func isPlaceholder(v string) bool {
 
 // validEmail accepts a bare address (no display name) that net/mail parses
 // and whose domain has a dot, such as "jane@example.org".
+// ValidEmail reports whether s is one plain email address with a domain
+// that has a dot, as procbot accepts in request data and commands.
+func ValidEmail(s string) bool { return validEmail(s) }
+
 func validEmail(s string) bool {
 	if s == "" || strings.ContainsAny(s, " <>\n") {
 		return false

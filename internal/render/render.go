@@ -33,6 +33,7 @@ type Data struct {
 	Summary   core.Summary
 	Operators []string
 	Marker    string
+	DueDays   int // of Step
 }
 
 // New parses the templates under notes/ in base, then those in overrides
@@ -66,6 +67,7 @@ var required = []string{
 	"child-title", "child-body",
 	core.NoteMissing, core.NoteUnauthorised, core.NoteSelfApproval, core.NoteRejected,
 	core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement,
+	core.NoteDuplicate, core.NoteReminder,
 }
 
 func (r *Renderer) exec(name string, d Data) (string, error) {
@@ -85,6 +87,7 @@ func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID strin
 	}
 	if stepID != "" {
 		d.Marker = core.ChildMarker(p.ID, inst.Parent, stepID)
+		d.DueDays = int(p.Due(stepID).Hours() / 24)
 	}
 	return d
 }

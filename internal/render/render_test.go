@@ -39,7 +39,7 @@ func sample(t *testing.T, p *procedure.Procedure) core.Instance {
 	}
 	inst.Steps["approval"] = core.StepState{Status: core.StepDone, By: "ops@egi.example", DoneAt: t0}
 	inst.Steps["10"] = core.StepState{Status: core.StepSkipped, Reason: "e-GRANT was retired", By: "ops@egi.example"}
-	inst.Steps["3b"] = core.StepState{Status: core.StepOpen, Child: child(20), ChildURL: "https://helpdesk.example/#ticket/zoom/2020"}
+	inst.Steps["3b"] = core.StepState{Status: core.StepOpen, Child: child(20), ChildURL: "https://helpdesk.example/#ticket/zoom/2020", OpenedAt: t0.AddDate(0, 0, -20)}
 	inst.Steps["7c"] = core.StepState{Status: core.StepOpen, Child: core.TicketRef{Tracker: "rt", ID: "7", Number: "7"}}
 	inst.Steps["4"] = core.StepState{Status: core.StepOpening}
 	return inst
@@ -98,6 +98,14 @@ func TestTexts(t *testing.T) {
 		}},
 		{"status-awaiting-approval", func() (string, error) {
 			return r.Note(p, waiting, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
+		}},
+		{"duplicate", func() (string, error) {
+			dup := inst.Clone()
+			dup.DuplicateOfURL = "https://helpdesk.example/#ticket/zoom/990"
+			return r.Note(p, dup, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteDuplicate, Other: core.TicketRef{Tracker: "ggus", ID: "990", Number: "10090"}}, nil)
+		}},
+		{"reminder", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: inst.Steps["3b"].Child, Note: core.NoteReminder, Step: "3b"}, nil)
 		}},
 		{"announcement", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteAnnouncement, Step: "announcement"}, nil)

@@ -100,6 +100,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("articles in order with authors", s.history)
 	t.Run("link a child to a parent", s.link)
 	t.Run("create a child of a missing parent", s.missingParent)
+	t.Run("relate two tickets", s.relate)
 	t.Run("change state", s.state)
 	t.Run("reopen a closed ticket", s.reopen)
 	t.Run("unknown queue", s.unknownQueue)
@@ -370,6 +371,30 @@ func refIDs(rs []core.TicketRef) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// relate: a duplicate request is related to the earlier one; relating
+// twice is fine, it makes neither a child of the other, and a missing
+// ticket is an error.
+func (s *suite) relate(t *testing.T) {
+	ctx := s.ctx(t)
+	u := Unique()
+	a := s.newTicket(t, s.Queue, "trackertest duplicate "+u)
+	b := s.newTicket(t, s.Queue, "trackertest original "+u)
+	for i := range 2 {
+		if err := s.Tracker.Relate(ctx, a.Ref, b.Ref); err != nil {
+			t.Fatalf("relate #%d: %v", i+1, err)
+		}
+	}
+	for _, tk := range []core.Ticket{a, b} {
+		if kids, err := s.Tracker.Children(ctx, tk.Ref.ID); err != nil || len(kids) != 0 {
+			t.Errorf("children of %s after relating: %v %v", tk.Ref, kids, err)
+		}
+	}
+	missing := core.TicketRef{Tracker: s.Tracker.Name(), ID: "99999999", Number: "99999999"}
+	if err := s.seen(s.Tracker.Relate(ctx, a.Ref, missing)); err == nil {
+		t.Errorf("relating to a missing ticket succeeded")
+	}
 }
 
 func (s *suite) link(t *testing.T) {
