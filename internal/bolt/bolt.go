@@ -11,6 +11,7 @@
 //	instances  request key → JSON of core.Instance
 //	cursors    tracker name → poll cursor, RFC 3339 with nanoseconds, UTC
 //	audit      big-endian uint64 sequence → JSON of core.AuditEntry
+//	mail       mail key → JSON of core.MailRecord (what was sent, or is being)
 //	meta       "schema" → schema version, decimal
 package bolt
 
@@ -42,6 +43,7 @@ var (
 	bucketInstances = []byte("instances")
 	bucketCursors   = []byte("cursors")
 	bucketAudit     = []byte("audit")
+	bucketMail      = []byte("mail")
 	bucketMeta      = []byte("meta")
 	keySchema       = []byte("schema")
 )
@@ -155,7 +157,7 @@ func (d *DB) init() error {
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketInstances, bucketCursors, bucketAudit, bucketMeta} {
+		for _, name := range [][]byte{bucketInstances, bucketCursors, bucketAudit, bucketMail, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("bolt: create bucket %q in %s: %w", name, d.path, err)
 			}
@@ -363,4 +365,48 @@ func appendAudit(tx *bbolt.Tx, e core.AuditEntry) error {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], seq)
 	return b.Put(k[:], v)
+}
+
+// MailRecord returns what is recorded of the mail with the given key
+// (e.g. a digest period and recipient); ok is false if nothing is.
+func (d *DB) MailRecord(key string) (rec core.MailRecord, ok bool, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketMail)
+		if b == nil {
+			return nil // a database from before mail was recorded
+		}
+		v := b.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &rec)
+	})
+	if err != nil {
+		return rec, false, fmt.Errorf("bolt: read mail record %q: %w", key, err)
+	}
+	return rec, ok, nil
+}
+
+// PutMailRecord records the state of the mail with the given key.
+func (d *DB) PutMailRecord(key string, rec core.MailRecord) error {
+	if key == "" {
+		return errors.New("bolt: put mail record: empty key")
+	}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("bolt: put mail record %q: %w", key, err)
+	}
+	if err := d.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMail).Put([]byte(key), v) }); err != nil {
+		return fmt.Errorf("bolt: put mail record %q: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteMailRecord forgets the mail with the given key, so it is sent again.
+func (d *DB) DeleteMailRecord(key string) error {
+	if err := d.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMail).Delete([]byte(key)) }); err != nil {
+		return fmt.Errorf("bolt: delete mail record %q: %w", key, err)
+	}
+	return nil
 }

@@ -5,11 +5,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/robfig/cron/v3"
+
+	"github.com/procbot/procbot/internal/core"
 )
 
 // Secret is a credential. It prints as "[redacted]" so it cannot reach logs
@@ -50,8 +54,32 @@ type Config struct {
 	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 
-	GGUS GGUS `envconfig:"GGUS"`
-	RT   RT   `envconfig:"RT"`
+	GGUS   GGUS   `envconfig:"GGUS"`
+	RT     RT     `envconfig:"RT"`
+	SMTP   SMTP   `envconfig:"SMTP"`
+	Digest Digest `envconfig:"DIGEST"`
+	// AnnounceTo receive the announcement by mail when a procedure completes.
+	AnnounceTo []string `envconfig:"ANNOUNCE_TO" desc:"addresses that receive the announcement by mail (the OMB, the broadcast editors)"`
+	// TaskForce are on every request's task force, e.g. EGI Operations.
+	TaskForce string `envconfig:"TASKFORCE" desc:"default task force members: email[=role];..."`
+}
+
+// SMTP is the mail server procbot sends through. An empty host sends no mail.
+type SMTP struct {
+	Host     string        `envconfig:"HOST" desc:"SMTP server; empty: no mail (no digest, no announcement mail)"`
+	Port     int           `envconfig:"PORT" default:"587" desc:"SMTP port"`
+	TLS      string        `envconfig:"TLS" default:"starttls" desc:"starttls, implicit (port 465) or none (local relays only)"`
+	Username string        `envconfig:"USERNAME" desc:"SMTP user, if the server wants AUTH"`
+	Password Secret        `envconfig:"PASSWORD" desc:"SMTP password"`
+	From     string        `envconfig:"FROM" desc:"From address, e.g. procbot <procbot@egi.eu>"`
+	Timeout  time.Duration `envconfig:"TIMEOUT" default:"30s" desc:"per-message timeout"`
+}
+
+// Digest is the weekly digest's schedule.
+type Digest struct {
+	Schedule string        `envconfig:"SCHEDULE" default:"0 8 * * 1" desc:"cron spec of the digest (default Mondays 08:00)"`
+	TimeZone string        `envconfig:"TIMEZONE" default:"Europe/Amsterdam" desc:"time zone of the schedule"`
+	Retry    time.Duration `envconfig:"RETRY" default:"15m" desc:"how soon digests that could not be sent are tried again"`
 }
 
 // GGUS is the GGUS helpdesk (Zammad) connection.
@@ -118,6 +146,7 @@ func (c Config) Validate() error {
 	if c.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("PROCBOT_POLL_INTERVAL: %s is too short (at least 1s)", c.PollInterval))
 	}
+	errs = append(errs, c.ValidateMail())
 	if len(c.Operators) == 0 && c.ApprovalTag == "" {
 		errs = append(errs, errors.New("PROCBOT_OPERATORS is empty: nobody could approve a request"))
 	}
@@ -127,6 +156,59 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateMail checks the mail and digest settings alone (procbot digest
+// needs no tracker).
+func (c Config) ValidateMail() error {
+	var errs []error
+	if _, err := time.LoadLocation(c.Digest.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("PROCBOT_DIGEST_TIMEZONE: %w", err))
+	}
+	if _, err := cron.ParseStandard(c.Digest.Schedule); err != nil {
+		errs = append(errs, fmt.Errorf("PROCBOT_DIGEST_SCHEDULE: %q: %w", c.Digest.Schedule, err))
+	}
+	if _, err := c.TaskForceMembers(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, a := range c.AnnounceTo {
+		if _, err := mail.ParseAddress(a); err != nil {
+			errs = append(errs, fmt.Errorf("PROCBOT_ANNOUNCE_TO: %q: %w", a, err))
+		}
+	}
+	if c.SMTP.Host == "" {
+		return errors.Join(errs...)
+	}
+	switch c.SMTP.TLS {
+	case "starttls", "implicit", "none":
+	default:
+		errs = append(errs, fmt.Errorf("PROCBOT_SMTP_TLS: %q is not starttls, implicit or none", c.SMTP.TLS))
+	}
+	if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+		errs = append(errs, fmt.Errorf("PROCBOT_SMTP_FROM: %q is not an address (e.g. procbot <procbot@egi.eu>)", c.SMTP.From))
+	}
+	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PROCBOT_SMTP_PORT: %d is not a port", c.SMTP.Port))
+	}
+	return errors.Join(errs...)
+}
+
+// TaskForceMembers parses PROCBOT_TASKFORCE: "email[=role];...".
+func (c Config) TaskForceMembers() ([]core.Member, error) {
+	var out []core.Member
+	for _, entry := range strings.Split(c.TaskForce, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		email, role, _ := strings.Cut(entry, "=")
+		a, err := mail.ParseAddress(strings.TrimSpace(email))
+		if err != nil {
+			return nil, fmt.Errorf("PROCBOT_TASKFORCE: %q: %w", entry, err)
+		}
+		out = append(out, core.Member{Email: a.Address, Name: a.Name, Role: strings.TrimSpace(role)})
+	}
+	return out, nil
 }
 
 // Defaults returns the settings with every default and nothing read from

@@ -211,3 +211,18 @@ func (in Instance) StepFor(ref TicketRef) (string, bool) {
 	}
 	return "", false
 }
+
+// Mail states recorded before and after sending. A mail recorded as
+// sending was handed to the SMTP server, or procbot stopped while it was:
+// it is never sent again, so a crash cannot make it arrive twice.
+const (
+	MailSending = "sending"
+	MailSent    = "sent"
+)
+
+// MailRecord is what procbot recorded of one mail it sends once.
+type MailRecord struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+	To    string    `json:"to,omitempty"`
+}
