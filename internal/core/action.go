@@ -13,6 +13,8 @@ const (
 	// ActRelate links Ticket to Other as related (Zammad: a normal link;
 	// RT: RefersTo). Only between tickets of one tracker.
 	ActRelate ActionKind = "relate"
+	// ActMail mails a note (the announcement) to the configured addresses.
+	ActMail ActionKind = "mail"
 )
 
 // Note kinds. Each has a template under templates/notes/.

@@ -484,6 +484,7 @@ func (d *decider) advance() {
 			d.dropPending(NoteStatus)
 			d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteAnnouncement, Public: true, Step: id})
 			d.enqueue(Action{Kind: ActClose, Ticket: d.inst.Parent})
+			d.enqueue(Action{Kind: ActMail, Ticket: d.inst.Parent, Note: NoteAnnouncement, Step: id})
 			return
 		case procedure.KindApproval:
 			// Completed only by an operator's approval.

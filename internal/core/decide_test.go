@@ -96,10 +96,7 @@ func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
 		s := string(a.Kind)
-		if a.Kind == core.ActRelate {
-			s = "relate"
-		}
-		if a.Kind == core.ActNote {
+		if a.Kind == core.ActNote || a.Kind == core.ActMail {
 			s += ":" + a.Note
 		}
 		out = append(out, s+"@"+a.Ticket.ID)
@@ -308,7 +305,7 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"a2": childSnap("2003", "solved")},
 			wantPhase: core.PhaseCompleted,
 			wantSteps: map[string]core.StepStatus{"a2": core.StepDone, "ann": core.StepDone},
-			wantOut:   []string{"note:announcement@1000", "close@1000"},
+			wantOut:   []string{"note:announcement@1000", "close@1000", "mail:announcement@1000"},
 		},
 		{
 			name:      "procbot's own notes carry no commands",

@@ -218,6 +218,7 @@ func (in Instance) StepFor(ref TicketRef) (string, bool) {
 const (
 	MailSending = "sending"
 	MailSent    = "sent"
+	MailFailed  = "failed" // the SMTP server refused it: send it again
 )
 
 // MailRecord is what procbot recorded of one mail it sends once.

@@ -40,6 +40,8 @@ type Config struct {
 	Log    zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
 	OnEvent func(core.AuditEntry)
+	// Mail sends the announcement by mail; nil sends none.
+	Mail *MailRoom
 	// Crash, if set, is called at the points where a crash is most harmful
 	// (CrashAfterIntent, CrashAfterCreate, CrashAfterEffect). The crash test
 	// kills procbot there; nothing else sets it.
@@ -537,7 +539,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		if a.Digest != "" {
 			next.Posted[a.Note] = a.Digest
 		}
-		if err := d.record(next, d.entry(next, a.Step, a.Ticket, describe(a))); err != nil {
+		if err := d.record(next, d.entry(next, a.Step, a.Ticket, d.describe(a))); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		inst.Posted = next.Posted
@@ -636,6 +638,12 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 			return nil
 		}
 		return tr.Relate(ctx, a.Ticket, a.Other)
+	case core.ActMail:
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would mail the announcement"))
+			return nil
+		}
+		return d.cfg.Mail.SendAnnouncement(ctx, p, inst)
 	case core.ActClose:
 		state := d.cfg.CloseState[a.Ticket.Tracker]
 		if d.cfg.DryRun {
@@ -679,12 +687,21 @@ func (d *Daemon) event(e core.AuditEntry) {
 	}
 }
 
-func describe(a core.Action) string {
+func (d *Daemon) describe(a core.Action) string {
 	switch a.Kind {
 	case core.ActClose:
 		return "closed " + a.Ticket.String()
 	case core.ActRelate:
 		return "linked " + a.Ticket.String() + " to " + a.Other.String()
+	case core.ActMail:
+		if m := d.cfg.Mail; m == nil || m.Mailer == nil || len(m.AnnounceTo) == 0 {
+			return "no " + a.Note + " mail: no SMTP server or no PROCBOT_ANNOUNCE_TO"
+		}
+		var to []string
+		for _, addr := range d.cfg.Mail.AnnounceTo {
+			to = append(to, addr.Address)
+		}
+		return "mailed the " + a.Note + " to " + strings.Join(to, ", ")
 	}
 	return fmt.Sprintf("posted %s note on %s", a.Note, a.Ticket)
 }

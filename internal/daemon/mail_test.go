@@ -1,0 +1,210 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	netmail "net/mail"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/procbot/procbot/internal/bolt"
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/daemon"
+	"github.com/procbot/procbot/internal/mail"
+	"github.com/procbot/procbot/internal/mail/smtptest"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// fakeDigests writes one digest per listed recipient.
+type fakeDigests struct{ to []string }
+
+func (f fakeDigests) Digests(_ []core.Instance, now time.Time) ([]daemon.Preview, error) {
+	var out []daemon.Preview
+	for _, to := range f.to {
+		out = append(out, daemon.Preview{To: core.Member{Email: to}, Subject: "digest " + now.Format("2006-01-02"),
+			Text: "progress for " + to, HTML: "<p>progress for " + to + "</p>"})
+	}
+	return out, nil
+}
+
+func (fakeDigests) Announcement(_ *procedure.Procedure, inst core.Instance) (string, string, error) {
+	return "Announcement: " + inst.Product, "integrated", nil
+}
+
+var amsterdam, _ = time.LoadLocation("Europe/Amsterdam")
+
+// mailRoom is a mail room on a bbolt file, sending through srv.
+func mailRoom(t *testing.T, db *bolt.DB, srv *smtptest.Server, logs *bytes.Buffer, to ...string) *daemon.MailRoom {
+	t.Helper()
+	m, err := mail.New(mail.Config{Host: srv.Host, Port: srv.Port, TLS: mail.TLSNone, From: "procbot <procbot@egi.example>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := cron.ParseStandard("0 8 * * 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &daemon.MailRoom{Store: db, Mailer: m, Digests: fakeDigests{to: to},
+		From: netmail.Address{Name: "procbot", Address: "procbot@egi.example"}, Schedule: sched, Spec: "0 8 * * 1",
+		Location: amsterdam, Retry: time.Minute, Log: zerolog.New(logs)}
+}
+
+func openDB(t *testing.T, path string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func recipients(srv *smtptest.Server) map[string]int {
+	out := map[string]int{}
+	for _, d := range srv.Messages() {
+		for _, to := range d.To {
+			out[to]++
+		}
+	}
+	return out
+}
+
+// TestDigestNeverTwice: a run sends each recipient one digest; the same run
+// again, after a restart, sends nothing; a digest recorded as being sent
+// when procbot stopped is not sent again either.
+func TestDigestNeverTwice(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "procbot.db")
+	srv := smtptest.Start(t, smtptest.Options{})
+	period := time.Date(2026, 11, 23, 8, 0, 0, 0, amsterdam)
+	var logs bytes.Buffer
+
+	db := openDB(t, path)
+	// procbot stopped last time between recording and handing over this one:
+	crashed := "digest|" + period.UTC().Format(time.RFC3339) + "|ngi@example.org"
+	if err := db.PutMailRecord(crashed, core.MailRecord{State: core.MailSending, At: period}); err != nil {
+		t.Fatal(err)
+	}
+	m := mailRoom(t, db, srv, &logs, "jane@foo.example", "ops@egi.example", "ngi@example.org")
+	res, err := m.SendDigests(ctx, period)
+	if err != nil || res.Sent != 2 || res.Skipped != 1 {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	if !strings.Contains(logs.String(), "may or may not have arrived") {
+		t.Errorf("the log does not say what happened to the interrupted digest:\n%s", logs.String())
+	}
+
+	// Restart: a new process on the same database runs the same period.
+	db.Close()
+	db = openDB(t, path)
+	defer db.Close()
+	m = mailRoom(t, db, srv, &logs, "jane@foo.example", "ops@egi.example", "ngi@example.org")
+	if res, err := m.SendDigests(ctx, period); err != nil || res.Sent != 0 {
+		t.Fatalf("second run: %+v, %v", res, err)
+	}
+	got := recipients(srv)
+	if got["jane@foo.example"] != 1 || got["ops@egi.example"] != 1 || got["ngi@example.org"] != 0 {
+		t.Errorf("deliveries per recipient %v, want jane and ops once, ngi never", got)
+	}
+	// Next week is a new period.
+	if res, err := m.SendDigests(ctx, period.AddDate(0, 0, 7)); err != nil || res.Sent != 3 {
+		t.Errorf("next week: %+v, %v", res, err)
+	}
+}
+
+// TestRefusedDigestIsSentLater: a server that refuses or drops the
+// connection leaves the digest unsent, with a log line saying why; the
+// next attempt sends it, once.
+func TestRefusedDigestIsSentLater(t *testing.T) {
+	ctx := context.Background()
+	period := time.Date(2026, 11, 23, 8, 0, 0, 0, amsterdam)
+	for _, opts := range []smtptest.Options{{Reject: 451}, {DropAfterGreeting: true}} {
+		db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+		var logs bytes.Buffer
+		bad := smtptest.Start(t, opts)
+		res, err := mailRoom(t, db, bad, &logs, "jane@foo.example").SendDigests(ctx, period)
+		if err != nil || res.Failed != 1 || len(bad.Messages()) != 0 {
+			t.Fatalf("%+v: %+v %v", opts, res, err)
+		}
+		if !strings.Contains(logs.String(), "digest not sent") || !strings.Contains(logs.String(), "jane@foo.example") {
+			t.Errorf("%+v: log does not say which digest failed and why:\n%s", opts, logs.String())
+		}
+		good := smtptest.Start(t, smtptest.Options{})
+		m := mailRoom(t, db, good, &logs, "jane@foo.example")
+		for range 2 {
+			if _, err := m.SendDigests(ctx, period); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := recipients(good)["jane@foo.example"]; n != 1 {
+			t.Errorf("%+v: the refused digest arrived %d times after the retries, want once", opts, n)
+		}
+		db.Close()
+	}
+}
+
+// TestMissedRunsSendOnce: procbot down over three Mondays sends one digest
+// when it comes back, not three; before the first Monday it sends none.
+func TestMissedRunsSendOnce(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+	defer db.Close()
+	var logs bytes.Buffer
+	m := mailRoom(t, db, smtptest.Start(t, smtptest.Options{}), &logs, "jane@foo.example")
+	lastRun := time.Date(2026, 11, 2, 8, 0, 0, 0, amsterdam) // a Monday
+	if err := db.PutMailRecord("digest-last-run", core.MailRecord{State: core.MailSent, At: lastRun}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		now        time.Time
+		wantPeriod time.Time
+		wantDue    bool
+	}{
+		{"the same week: nothing due", time.Date(2026, 11, 5, 12, 0, 0, 0, amsterdam), lastRun, false},
+		{"Monday 07:59 in Amsterdam (06:59 UTC): not yet", time.Date(2026, 11, 9, 6, 59, 0, 0, time.UTC), lastRun, false},
+		{"Monday 08:00 in Amsterdam: due", time.Date(2026, 11, 9, 7, 0, 0, 0, time.UTC), time.Date(2026, 11, 9, 8, 0, 0, 0, amsterdam), true},
+		{"three Mondays missed: one run, the latest", time.Date(2026, 11, 25, 9, 0, 0, 0, amsterdam), time.Date(2026, 11, 23, 8, 0, 0, 0, amsterdam), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			period, due, err := m.Due(tc.now)
+			if err != nil || due != tc.wantDue || !period.Equal(tc.wantPeriod) {
+				t.Errorf("Due(%s) = %s, %v, %v; want %s, %v", tc.now, period, due, err, tc.wantPeriod, tc.wantDue)
+			}
+		})
+	}
+	// After the run for the latest Monday, nothing is due until the next.
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, amsterdam)
+	m.Now = func() time.Time { return now }
+	period, _, _ := m.Due(now)
+	if _, err := m.SendDigests(context.Background(), period); err != nil {
+		t.Fatal(err)
+	}
+	if _, due, _ := m.Due(now); due {
+		t.Errorf("still due after the run")
+	}
+}
+
+// TestAnnouncementMailedOnce: the announcement goes to the configured
+// addresses once, whatever retries follow.
+func TestAnnouncementMailedOnce(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+	defer db.Close()
+	srv := smtptest.Start(t, smtptest.Options{})
+	var logs bytes.Buffer
+	m := mailRoom(t, db, srv, &logs)
+	m.AnnounceTo = []netmail.Address{{Address: "omb@egi.example"}, {Address: "broadcast@egi.example"}}
+	inst := core.Instance{Key: "PROC19/ggus:1000", Product: "FooStack"}
+	for range 3 {
+		if err := m.SendAnnouncement(context.Background(), nil, inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := recipients(srv); got["omb@egi.example"] != 1 || got["broadcast@egi.example"] != 1 {
+		t.Errorf("announcement deliveries %v, want one each", got)
+	}
+}
