@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
+)
+
+// This file is the one place where procbot changes tickets and sends mail:
+// every side effect the core decided is carried out here, checked before,
+// recorded after, and only logged in a dry run.
+
+// execute records the decision, then carries out its side effects one by
+// one, recording each as soon as the tracker has it.
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, notes ...core.AuditEntry) error {
+	if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
+		return err
+	}
+	d.crash(CrashAfterIntent)
+	var errs []error
+	for _, id := range p.Order() {
+		if inst.Steps[id].Status != core.StepOpening {
+			continue
+		}
+		// Only a step that was already opening when this cycle began can
+		// have a child from an earlier attempt.
+		retry := before.Steps[id].Status == core.StepOpening
+		next, err := d.openChild(ctx, p, inst, id, retry)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open step %s: %w", id, err))
+			continue
+		}
+		inst = next
+	}
+	var kept []core.Action
+	for i, a := range inst.Outbox {
+		if err := d.do(ctx, p, inst, a); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s on %s: %w", a.Kind, a.Note, a.Ticket, err))
+			kept = append(kept, a)
+			continue
+		}
+		d.crash(CrashAfterEffect)
+		next := inst.Clone()
+		next.Outbox = append(append([]core.Action(nil), kept...), inst.Outbox[i+1:]...)
+		if a.Digest != "" {
+			next.Posted[a.Note] = a.Digest
+		}
+		if err := d.record(next, d.entry(next, a.Step, a.Ticket, d.describe(a))); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		inst.Posted = next.Posted
+	}
+	return errors.Join(errs...)
+}
+
+// openChild opens the child ticket of one step, or adopts the one a
+// previous attempt created but could not record.
+func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, id string, retry bool) (core.Instance, error) {
+	route := p.RouteOf(id)
+	tr := d.trackers[route.Tracker]
+	marker := core.ChildMarker(p.ID, inst.Parent, id)
+	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
+	if err != nil {
+		return inst, err
+	}
+	if d.cfg.DryRun {
+		d.event(d.entry(inst, id, core.TicketRef{Tracker: route.Tracker}, fmt.Sprintf("would open child %q in %s", title, route.Queue)))
+		return inst, nil
+	}
+	// Check: an earlier attempt may have created the child and crashed, or
+	// lost the tracker's answer, before recording it. The marker in the
+	// title finds it: the link to the parent is a separate call after the
+	// create, so it may be missing. Zammad answers a condition search from
+	// its database and RT's TicketSQL is SQL, so neither lags behind.
+	var child core.Ticket
+	what := ""
+	if retry {
+		found, err := tr.Changed(ctx, marker, time.Time{})
+		if err != nil {
+			return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
+		}
+		for _, t := range found {
+			if strings.HasPrefix(t.Title, marker) {
+				child, what = t, "adopted existing child"
+				break
+			}
+		}
+	}
+	if child.Ref.IsZero() {
+		body, err := d.cfg.Renderer.ChildBody(p, inst, id)
+		if err != nil {
+			return inst, err
+		}
+		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body, Tags: []string{"procbot", strings.ToLower(p.ID)}}
+		if inst.Parent.Tracker == route.Tracker {
+			nt.Parent = inst.Parent
+		} else {
+			nt.ParentURL = inst.ParentURL
+		}
+		// Act. A ticket that was created but could not be linked is not
+		// recorded here: the next attempt finds it by its marker, adopts
+		// and links it, instead of creating another.
+		if child, err = tr.Create(ctx, nt); err != nil {
+			return inst, fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
+		}
+		what = "opened child"
+		d.crash(CrashAfterCreate)
+	} else if inst.Parent.Tracker == route.Tracker {
+		if err := tr.Link(ctx, inst.Parent, child.Ref); err != nil {
+			return inst, fmt.Errorf("link adopted child %s: %w", child.Ref, err)
+		}
+	}
+	// Record.
+	next := inst.Clone()
+	st := next.Steps[id]
+	st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
+	next.Steps[id] = st
+	if err := d.record(next, d.entry(next, id, child.Ref, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue))); err != nil {
+		return inst, err
+	}
+	return next, nil
+}
+
+// do carries out one outbox action.
+func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action) error {
+	tr := d.trackers[a.Ticket.Tracker]
+	if tr == nil {
+		return fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
+	}
+	switch a.Kind {
+	case core.ActNote:
+		body, err := d.cfg.Renderer.Note(p, inst, a, d.cfg.Policy.Operators)
+		if err != nil {
+			return err
+		}
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
+			return nil
+		}
+		return tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
+	case core.ActRelate:
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would link to "+a.Other.String()))
+			return nil
+		}
+		return tr.Relate(ctx, a.Ticket, a.Other)
+	case core.ActMail:
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would mail the announcement"))
+			return nil
+		}
+		return d.cfg.Mail.SendAnnouncement(ctx, p, inst)
+	case core.ActClose:
+		state := d.cfg.CloseState[a.Ticket.Tracker]
+		if d.cfg.DryRun {
+			d.event(d.entry(inst, a.Step, a.Ticket, "would set state "+state))
+			return nil
+		}
+		return tr.SetState(ctx, a.Ticket.ID, state)
+	}
+	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+// record stores the request with its audit entries, in one transaction.
+func (d *Daemon) record(inst core.Instance, entries ...core.AuditEntry) error {
+	if d.cfg.DryRun {
+		for _, e := range entries {
+			d.event(e)
+		}
+		return nil
+	}
+	if err := d.cfg.Store.PutInstanceAudit(inst, entries...); err != nil {
+		return fmt.Errorf("record %s: %w", inst.Key, err)
+	}
+	for _, e := range entries {
+		d.event(e)
+	}
+	return nil
+}
+
+func (d *Daemon) entry(inst core.Instance, step string, t core.TicketRef, what string) core.AuditEntry {
+	return core.AuditEntry{Time: d.cfg.Now(), Instance: inst.Key, Step: step, Tracker: t.Tracker, Ticket: t.ID, What: what, DryRun: d.cfg.DryRun}
+}
+
+func (d *Daemon) event(e core.AuditEntry) {
+	ev := d.cfg.Log.Info()
+	if e.DryRun {
+		ev = ev.Bool("dry_run", true)
+	}
+	ev.Str("instance", e.Instance).Str("step", e.Step).Str("tracker", e.Tracker).Str("ticket", e.Ticket).Msg(e.What)
+	if d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(e)
+	}
+}
+
+func (d *Daemon) describe(a core.Action) string {
+	switch a.Kind {
+	case core.ActClose:
+		return "closed " + a.Ticket.String()
+	case core.ActRelate:
+		return "linked " + a.Ticket.String() + " to " + a.Other.String()
+	case core.ActMail:
+		if m := d.cfg.Mail; m == nil || m.Mailer == nil || len(m.AnnounceTo) == 0 {
+			return "no " + a.Note + " mail: no SMTP server or no PROCBOT_ANNOUNCE_TO"
+		}
+		var to []string
+		for _, addr := range d.cfg.Mail.AnnounceTo {
+			to = append(to, addr.Address)
+		}
+		return "mailed the " + a.Note + " to " + strings.Join(to, ", ")
+	}
+	return fmt.Sprintf("posted %s note on %s", a.Note, a.Ticket)
+}
+
+// transitions lists what changed in a request's state, for the audit log.
+func transitions(p *procedure.Procedure, before, after core.Instance) []core.AuditEntry {
+	now := after.UpdatedAt
+	var out []core.AuditEntry
+	add := func(step, what string) {
+		out = append(out, core.AuditEntry{Time: now, Instance: after.Key, Step: step, Tracker: after.Parent.Tracker, Ticket: after.Parent.ID, What: what})
+	}
+	if before.Key == "" {
+		add("", fmt.Sprintf("new request for %q (%s)", after.Product, after.Parent))
+	}
+	if before.Phase != after.Phase {
+		add("", fmt.Sprintf("request %s → %s", orNone(string(before.Phase)), after.Phase))
+	}
+	if before.Kind != after.Kind {
+		add("", fmt.Sprintf("kind of product: %s", after.Kind))
+	}
+	for _, id := range p.Order() {
+		b, a := before.Steps[id], after.Steps[id]
+		if b.Status == a.Status || (before.Key == "" && a.Status == core.StepWaiting) {
+			continue
+		}
+		what := fmt.Sprintf("step %s → %s", orNone(string(b.Status)), a.Status)
+		switch {
+		case a.Reason != "" && a.Status == core.StepSkipped:
+			what += ": " + a.Reason
+		case a.By != "" && a.Status == core.StepDone:
+			what += " by " + a.By
+		}
+		add(id, what)
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
