@@ -19,7 +19,7 @@ import (
 // FS holds the embedded procedure definitions and, under notes/, the texts
 // of child tickets and notes (see package render).
 //
-//go:embed *.yaml notes/*.tmpl
+//go:embed *.yaml notes/*.tmpl mail/*.tmpl
 var FS embed.FS
 
 // Procedure returns the embedded definition of the named procedure, e.g.

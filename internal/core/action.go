@@ -49,6 +49,10 @@ type Action struct {
 	Who     string    `json:"who,omitempty"`
 	Command string    `json:"command,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+	// Attempt is set by the executor before it posts a note: a digest of
+	// the text, so that a later attempt can tell whether the note is on the
+	// ticket already (the answer was lost, or procbot stopped).
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // Policy is the configuration the core decides with.

@@ -115,6 +115,19 @@ func TestCrashRecovery(t *testing.T) {
 	if !done {
 		t.Errorf("the requests were not all completed")
 	}
+	// Notes too reach the people once: one announcement per request.
+	for _, parent := range parents {
+		n := 0
+		for _, a := range env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)) {
+			if strings.HasPrefix(a.Body, "Announcement: ") {
+				n++
+			}
+		}
+		if n != 1 {
+			duplicates++
+			t.Errorf("%s carries the announcement %d times, want once", parent.Ref, n)
+		}
+	}
 	t.Logf("kills at crash points: %v; the others at random moments", atPoint)
 	fmt.Printf("kills=%d duplicates=%d lost=%d\n", kills, duplicates, lost)
 	if kills < want {

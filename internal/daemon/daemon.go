@@ -400,7 +400,7 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 // out what it decided.
 func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
 	obs := core.Observation{Children: map[string]core.Snapshot{}}
-	if w.parent != nil {
+	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
 		snap, err := d.snapshot(ctx, w.parent.Ref, true)
 		if err != nil {
 			failed[w.parent.Ref.Tracker] = true
@@ -413,6 +413,9 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		}
 	}
 	for step, t := range w.kids {
+		if failed[t.Ref.Tracker] {
+			continue // failed this cycle: not waited on again; read next cycle
+		}
 		snap, err := d.snapshot(ctx, t.Ref, false)
 		if err != nil {
 			failed[t.Ref.Tracker] = true
@@ -432,7 +435,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		// (a tracker that failed): every step to open is checked first.
 		before = inst.Clone()
 	}
-	return d.execute(ctx, w.proc, before, inst, w.found...)
+	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
 }
 
 // workedOnBefore reports whether procbot's own notes are on a request it

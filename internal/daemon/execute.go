@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,14 +19,17 @@ import (
 
 // execute records the decision, then carries out its side effects one by
 // one, recording each as soon as the tracker has it.
-func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, notes ...core.AuditEntry) error {
+//
+// Side effects on a tracker that failed this cycle wait for the next one:
+// procbot does not spend the cycle waiting on a tracker that is down.
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, notes ...core.AuditEntry) error {
 	if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
 		return err
 	}
 	d.crash(CrashAfterIntent)
 	var errs []error
 	for _, id := range p.Order() {
-		if inst.Steps[id].Status != core.StepOpening {
+		if inst.Steps[id].Status != core.StepOpening || failed[p.RouteOf(id).Tracker] {
 			continue
 		}
 		// Only a step that was already opening when this cycle began can
@@ -37,25 +42,80 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		}
 		inst = next
 	}
-	var kept []core.Action
-	for i, a := range inst.Outbox {
-		if err := d.do(ctx, p, inst, a); err != nil {
+	for i := 0; i < len(inst.Outbox); {
+		a := inst.Outbox[i]
+		if failed[a.Ticket.Tracker] {
+			i++
+			continue
+		}
+		var err error
+		if a.Kind == core.ActNote {
+			inst, err = d.note(ctx, p, inst, i)
+		} else {
+			err = d.do(ctx, p, inst, a)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s on %s: %w", a.Kind, a.Note, a.Ticket, err))
-			kept = append(kept, a)
+			i++ // stays in the outbox for the next cycle
 			continue
 		}
 		d.crash(CrashAfterEffect)
 		next := inst.Clone()
-		next.Outbox = append(append([]core.Action(nil), kept...), inst.Outbox[i+1:]...)
+		next.Outbox = append(next.Outbox[:i:i], next.Outbox[i+1:]...)
 		if a.Digest != "" {
 			next.Posted[a.Note] = a.Digest
 		}
 		if err := d.record(next, d.entry(next, a.Step, a.Ticket, d.describe(a))); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		inst.Posted = next.Posted
+		inst = next
 	}
 	return errors.Join(errs...)
+}
+
+// note posts the note at inst.Outbox[i]. Like a child, a note may have
+// been posted by an earlier attempt whose answer was lost: before posting,
+// procbot records a digest of the exact text, and a later attempt first
+// looks for that text on the ticket. The returned instance carries the
+// recorded attempt, also when posting fails.
+func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Instance, i int) (core.Instance, error) {
+	a := inst.Outbox[i]
+	tr := d.trackers[a.Ticket.Tracker]
+	if tr == nil {
+		return inst, fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
+	}
+	body, err := d.cfg.Renderer.Note(p, inst, a, d.cfg.Policy.Operators)
+	if err != nil {
+		return inst, err
+	}
+	if d.cfg.DryRun {
+		d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
+		return inst, nil
+	}
+	if a.Attempt != "" {
+		arts, err := tr.Articles(ctx, a.Ticket.ID)
+		if err != nil {
+			return inst, fmt.Errorf("look for the note an earlier attempt may have posted: %w", err)
+		}
+		for _, art := range arts {
+			if noteDigest(art.Body) == a.Attempt {
+				return inst, nil // it was posted; only the answer was lost
+			}
+		}
+	}
+	next := inst.Clone()
+	next.Outbox[i].Attempt = noteDigest(body)
+	if err := d.record(next); err != nil {
+		return inst, err
+	}
+	return next, tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
+}
+
+// noteDigest identifies a note's text, whatever whitespace the tracker
+// changed when it stored it.
+func noteDigest(body string) string {
+	h := sha256.Sum256([]byte(strings.Join(strings.Fields(body), " ")))
+	return hex.EncodeToString(h[:12])
 }
 
 // openChild opens the child ticket of one step, or adopts the one a
@@ -133,16 +193,6 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 		return fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
 	}
 	switch a.Kind {
-	case core.ActNote:
-		body, err := d.cfg.Renderer.Note(p, inst, a, d.cfg.Policy.Operators)
-		if err != nil {
-			return err
-		}
-		if d.cfg.DryRun {
-			d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
-			return nil
-		}
-		return tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
 	case core.ActRelate:
 		if d.cfg.DryRun {
 			d.event(d.entry(inst, a.Step, a.Ticket, "would link to "+a.Other.String()))

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,16 +34,50 @@ type Env struct {
 	ggusUnit            *zammad.Client
 	rtUnit              *rt.Client
 	tmp                 string
+	// Procbot's credentials, for the counts made with its accounts.
+	robotGGUSToken, robotRTToken string
+
+	// Tries is how often the people try an action of FileRequest, Post and
+	// CloseChild when the tracker fails them (unavailable, or credentials
+	// refused by a back-end having a bad moment); 0 or 1: once.
+	Tries int
+	// Pause is how long they wait before trying again.
+	Pause time.Duration
+	// OnError, if set, sees every error the people's actions met, retried
+	// or not.
+	OnError func(error)
+}
+
+// Secrets are the credentials of procbot's accounts in the simulators.
+// Empty fields keep the demo's.
+type Secrets struct {
+	GGUSToken string // procbot's GGUS (Zammad) API token
+	RTToken   string // procbot's RT auth token, "1-20-<secret>"
+	// RTPassword is the password of procbot's RT user. Set without
+	// RTToken, procbot logs in to RT with its user name and password.
+	RTPassword string
 }
 
 // NewEnv starts both simulators on 127.0.0.1. dbPath empty: a temporary
 // database, removed by Close.
 func NewEnv(dbPath string) (*Env, error) {
+	return NewEnvWithSecrets(dbPath, Secrets{})
+}
+
+// NewEnvWithSecrets is NewEnv with procbot's credentials chosen by the
+// caller; the tests that check that no credential reaches a log use it.
+func NewEnvWithSecrets(dbPath string, sec Secrets) (*Env, error) {
 	procs, err := app.Procedures([]string{"proc19"}, "")
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Proc: procs[0]}
+	e := &Env{Proc: procs[0], robotGGUSToken: robotToken, robotRTToken: rtRobotToken}
+	if sec.GGUSToken != "" {
+		e.robotGGUSToken = sec.GGUSToken
+	}
+	if sec.RTToken != "" {
+		e.robotRTToken = sec.RTToken
+	}
 	if dbPath == "" {
 		if e.tmp, err = os.MkdirTemp("", "procbot-demo-"); err != nil {
 			return nil, err
@@ -53,7 +88,7 @@ func NewEnv(dbPath string) (*Env, error) {
 	e.GGUS = zammadsim.New(zammadsim.Options{
 		Groups: append(groups, requestQueue),
 		Users: []zammadsim.User{
-			{Login: robotLogin, Email: robotLogin, Firstname: "procbot", Token: robotToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
+			{Login: robotLogin, Email: robotLogin, Firstname: "procbot", Token: e.robotGGUSToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
 			{Login: applicantLogin, Email: applicantLogin, Firstname: "Jane", Lastname: "Doe", Token: applicantToken},
 			{Login: operatorLogin, Email: operatorLogin, Firstname: "EGI", Lastname: "Operations", Token: operatorToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
 			{Login: unitLogin, Email: unitLogin, Firstname: "Unit", Lastname: "Supporter", Token: unitToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
@@ -65,7 +100,7 @@ func NewEnv(dbPath string) (*Env, error) {
 	}
 	e.RT = rtsim.New(rtsim.Options{
 		Queues: queues,
-		Users:  []rtsim.User{{Name: rtRobot, ID: 20, Token: rtRobotToken}, {Name: rtUnit, ID: 21, Token: rtUnitToken}},
+		Users:  []rtsim.User{{Name: rtRobot, ID: 20, Token: e.robotRTToken, Password: sec.RTPassword}, {Name: rtUnit, ID: 21, Token: rtUnitToken}},
 	})
 	if err := e.RT.Start(); err != nil {
 		e.Close()
@@ -76,8 +111,11 @@ func NewEnv(dbPath string) (*Env, error) {
 	cfg.DBPath = dbPath
 	cfg.Operators = []string{operatorLogin}
 	cfg.AllowHTTP = true
-	cfg.GGUS.URL, cfg.GGUS.Token = e.GGUS.URL(), config.Secret(robotToken)
-	cfg.RT.URL, cfg.RT.Token, cfg.RT.User = e.RT.URL(), config.Secret(rtRobotToken), rtRobot
+	cfg.GGUS.URL, cfg.GGUS.Token = e.GGUS.URL(), config.Secret(e.robotGGUSToken)
+	cfg.RT.URL, cfg.RT.Token, cfg.RT.User = e.RT.URL(), config.Secret(e.robotRTToken), rtRobot
+	if sec.RTPassword != "" && sec.RTToken == "" {
+		cfg.RT.Token, cfg.RT.Password = "", config.Secret(sec.RTPassword)
+	}
 	if err := cfg.Validate(); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("demo settings: %w", err)
@@ -107,14 +145,84 @@ func (e *Env) Close() {
 func (e *Env) OperatorLogin() string { return operatorLogin }
 
 // FileRequest opens a PROC19 request as the applicant, with or without the
-// motivation.
+// motivation. When GGUS fails, the applicant first looks whether the
+// request was filed after all, then files it again.
 func (e *Env) FileRequest(ctx context.Context, product string, withMotivation bool) (core.Ticket, error) {
 	title := strings.ReplaceAll(e.Proc.Request.Subject, procedure.ProductPlaceholder, product)
-	t, err := e.Applicant.Create(ctx, core.NewTicket{Queue: requestQueue, Title: title, Body: RequestBody(product, withMotivation)})
+	var t core.Ticket
+	err := e.persist(ctx, func() (err error) {
+		t, err = e.Applicant.Create(ctx, core.NewTicket{Queue: requestQueue, Title: title, Body: RequestBody(product, withMotivation)})
+		return err
+	}, func() (bool, error) {
+		mine, err := e.Applicant.Changed(ctx, title, time.Time{})
+		for _, m := range mine {
+			if m.Title == title {
+				t = m
+				return true, nil
+			}
+		}
+		return false, err
+	})
 	if err != nil {
 		return t, fmt.Errorf("file the request: %w", err)
 	}
 	return t, nil
+}
+
+// Person is what one of the demo's people does on a ticket.
+type Person interface {
+	AddNote(ctx context.Context, id, body string, public bool) error
+	Articles(ctx context.Context, id string) ([]core.Article, error)
+}
+
+// Post adds a public note as who. When the tracker fails, who first looks
+// whether the note is on the ticket after all, then posts it again.
+func (e *Env) Post(ctx context.Context, who Person, id, body string) error {
+	return e.persist(ctx, func() error { return who.AddNote(ctx, id, body, true) }, func() (bool, error) {
+		arts, err := who.Articles(ctx, id)
+		for _, a := range arts {
+			if strings.TrimSpace(a.Body) == strings.TrimSpace(body) {
+				return true, nil
+			}
+		}
+		return false, err
+	})
+}
+
+// persist runs a person's action, trying again (up to e.Tries times in
+// all) when the tracker was unavailable or refused the credentials for a
+// moment. Before each new try, done (if set) says whether the last try
+// went through although its answer was lost.
+func (e *Env) persist(ctx context.Context, try func() error, done func() (bool, error)) error {
+	var err error
+	for i := 0; i < max(e.Tries, 1); i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(e.Pause):
+			}
+			if done != nil {
+				ok, derr := done()
+				if derr != nil && e.OnError != nil {
+					e.OnError(derr)
+				}
+				if ok {
+					return nil
+				}
+			}
+		}
+		if err = try(); err == nil {
+			return nil
+		}
+		if e.OnError != nil {
+			e.OnError(err)
+		}
+		if !errors.Is(err, core.ErrUnavailable) && !errors.Is(err, core.ErrUnauthorized) {
+			return err
+		}
+	}
+	return err
 }
 
 // UnitActor is what a unit does on a child ticket.
@@ -138,7 +246,7 @@ func (e *Env) CloseChild(ctx context.Context, child core.TicketRef) (string, err
 	if child.Tracker == core.TrackerRT {
 		state = "resolved"
 	}
-	if err := e.Unit(child.Tracker).SetState(ctx, child.ID, state); err != nil {
+	if err := e.persist(ctx, func() error { return e.Unit(child.Tracker).SetState(ctx, child.ID, state) }, nil); err != nil {
 		return "", fmt.Errorf("close %s: %w", child, err)
 	}
 	return state, nil
@@ -147,8 +255,8 @@ func (e *Env) CloseChild(ctx context.Context, child core.TicketRef) (string, err
 // Markers counts, per child marker, the tickets carrying it in both
 // trackers, read with procbot's own accounts.
 func (e *Env) Markers(ctx context.Context, search string) (map[string]int, error) {
-	robotGGUS, _ := zammad.New(zammad.Config{URL: e.GGUS.URL(), Token: robotToken})
-	robotRT, _ := rt.New(rt.Config{URL: e.RT.URL(), Token: rtRobotToken})
+	robotGGUS, _ := zammad.New(zammad.Config{URL: e.GGUS.URL(), Token: e.robotGGUSToken})
+	robotRT, _ := rt.New(rt.Config{URL: e.RT.URL(), Token: e.robotRTToken})
 	out := map[string]int{}
 	for _, tr := range []interface {
 		Changed(context.Context, string, time.Time) ([]core.Ticket, error)
@@ -216,7 +324,7 @@ Jane Doe
 
 // RTChildren lists the RT tickets whose title starts with prefix.
 func (e *Env) RTChildren(ctx context.Context, prefix string) ([]core.Ticket, error) {
-	robotRT, _ := rt.New(rt.Config{URL: e.RT.URL(), Token: rtRobotToken})
+	robotRT, _ := rt.New(rt.Config{URL: e.RT.URL(), Token: e.robotRTToken})
 	ts, err := robotRT.Changed(ctx, prefix, time.Time{})
 	if err != nil {
 		return nil, err

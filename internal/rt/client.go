@@ -49,7 +49,24 @@ type Config struct {
 	// PerPage is the page size of searches; default and maximum 100 (RT
 	// caps it there anyway).
 	PerPage int
+	// ReadRetries is how often a failed read (a GET) is tried again after a
+	// connection error, a timeout, or an answer 429, 500, 502, 503 or 504.
+	// Default 3; negative: never. Changes are never retried by the client.
+	ReadRetries int
+	// RetryWait is the first wait before a retry; each further retry waits
+	// about twice as long, with jitter, up to RetryMaxWait. Defaults 200ms
+	// and 2s. A Retry-After (in seconds or as a date) on a 429 or 503 is
+	// waited instead, but never longer than RetryMaxWait.
+	RetryWait    time.Duration
+	RetryMaxWait time.Duration
 }
+
+// Retry defaults.
+const (
+	DefaultReadRetries  = 3
+	DefaultRetryWait    = 200 * time.Millisecond
+	DefaultRetryMaxWait = 2 * time.Second
+)
 
 // Client talks to one RT. It is safe for concurrent use.
 type Client struct {
@@ -60,6 +77,10 @@ type Client struct {
 	perPage int
 	http    *resty.Client
 	secrets []string
+	maxWait time.Duration
+	// onWait, if set, learns each wait a Retry-After asked for, as capped;
+	// tests use it to see the header honoured without timing anything.
+	onWait func(time.Duration)
 
 	mu     sync.Mutex
 	queues map[string]string // queue id -> name
@@ -96,13 +117,37 @@ func New(cfg Config) (*Client, error) {
 	if per <= 0 || per > 100 {
 		per = 100
 	}
-	c := &Client{cfg: cfg, base: base, web: web, tz: cfg.TimeZone, perPage: per, queues: map[string]string{}}
+	retries := cfg.ReadRetries
+	if retries == 0 {
+		retries = DefaultReadRetries
+	}
+	if retries < 0 {
+		retries = 0
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = DefaultRetryWait
+	}
+	if cfg.RetryMaxWait <= 0 {
+		cfg.RetryMaxWait = DefaultRetryMaxWait
+	}
+	if cfg.RetryMaxWait < cfg.RetryWait {
+		cfg.RetryMaxWait = cfg.RetryWait
+	}
+	c := &Client{cfg: cfg, base: base, web: web, tz: cfg.TimeZone, perPage: per, queues: map[string]string{}, maxWait: cfg.RetryMaxWait}
 
 	rc := resty.New().
 		SetTimeout(cfg.Timeout).
-		// No retries at all: a retried POST would create a second ticket or
-		// post a note twice. The daemon decides when to try again.
-		SetRetryCount(0).
+		// Reads only are retried, with resty's capped exponential back-off
+		// with jitter: a retried POST would create a second ticket or post
+		// a note twice; procbot's cycle tries changes again later from its
+		// recorded intent. Without a condition resty would retry every
+		// method on transport errors, so the client-wide one says no and
+		// reads add their own (see do).
+		SetRetryCount(retries).
+		SetRetryWaitTime(cfg.RetryWait).
+		SetRetryMaxWaitTime(cfg.RetryMaxWait).
+		AddRetryCondition(func(*resty.Response, error) bool { return false }).
+		SetRetryAfter(c.retryAfter).
 		SetLogger(quietLogger{}).
 		SetDisableWarn(true).
 		// A redirect here means RT sent us to its login page; following it
@@ -139,6 +184,64 @@ func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Debugf(string, ...any) {}
 
+// retryable says whether a failed read is worth another try: transport
+// errors (refused or reset connections, timeouts) and answers that say RT
+// or a proxy in front of it is overloaded or restarting.
+func retryable(r *resty.Response, err error) bool {
+	if r != nil && r.Request != nil {
+		if ctx := r.Request.Context(); ctx != nil && ctx.Err() != nil {
+			return false // procbot is stopping or the cycle ran out of time
+		}
+	}
+	if err != nil {
+		return true
+	}
+	if r == nil {
+		return false
+	}
+	switch r.StatusCode() {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryAfter honours a Retry-After on 429 and 503, in seconds or as an HTTP
+// date, capped at the maximum wait. Zero lets resty use its jittered
+// back-off.
+func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
+	d := retryAfterHeader(r, time.Now())
+	if d <= 0 {
+		return 0, nil
+	}
+	if d > c.maxWait {
+		d = c.maxWait
+	}
+	if c.onWait != nil {
+		c.onWait(d)
+	}
+	return d, nil
+}
+
+// retryAfterHeader reads the Retry-After of a 429 or 503 answer.
+func retryAfterHeader(r *resty.Response, now time.Time) time.Duration {
+	if r == nil || (r.StatusCode() != http.StatusTooManyRequests && r.StatusCode() != http.StatusServiceUnavailable) {
+		return 0
+	}
+	v := strings.TrimSpace(r.Header().Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
+}
+
 // redact removes credentials from text that may end up in an error.
 func (c *Client) redact(s string) string {
 	for _, sec := range c.secrets {
@@ -158,9 +261,13 @@ func (c *Client) fail(op string, kind error, detail string, code int) error {
 }
 
 // do sends one request and maps failures to core errors. Only 2xx answers
-// come back without an error.
+// come back without an error. Every read procbot makes of RT is a GET (its
+// searches included), and only a GET may be retried.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, op string) (*resty.Response, error) {
 	req := c.http.R().SetContext(ctx)
+	if method == http.MethodGet {
+		req.AddRetryCondition(retryable)
+	}
 	if q != nil {
 		req.SetQueryParamsFromValues(q)
 	}

@@ -2,9 +2,12 @@ package rt_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -432,7 +435,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestUnavailable(t *testing.T) {
-	e := setup(t, nil, func(c *rt.Config) { c.Timeout = 300 * time.Millisecond })
+	e := setup(t, nil, func(c *rt.Config) { c.Timeout = 300 * time.Millisecond; c.ReadRetries = -1 })
 	e.create("PROC19 there", core.TicketRef{})
 	for _, k := range []rtsim.FaultKind{rtsim.Fault500, rtsim.Fault502, rtsim.Fault503, rtsim.Fault429, rtsim.FaultDrop, rtsim.FaultSlow} {
 		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{k}, Delay: 30 * time.Second})
@@ -471,5 +474,195 @@ func TestUnavailable(t *testing.T) {
 	cancel()
 	if _, err := e.c.Get(ctx, "1"); !errors.Is(err, context.Canceled) || !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	e := setup(t, nil, func(c *rt.Config) { c.RetryWait, c.RetryMaxWait = time.Millisecond, 5*time.Millisecond })
+	parent := e.create("PROC19 retries", core.TicketRef{})
+	child := e.create("PROC19 retries child", core.TicketRef{})
+	all := []rtsim.FaultKind{rtsim.Fault500, rtsim.Fault502, rtsim.Fault503, rtsim.Fault429, rtsim.FaultDrop}
+	cases := []struct {
+		name   string
+		call   func() error
+		method string
+		path   string
+		want   int
+	}{
+		{"a failing create is sent once", func() error {
+			_, err := e.c.Create(e.ctx, core.NewTicket{Queue: "PROC19", Title: "PROC19 x", Body: "x"})
+			return err
+		}, "POST", "/ticket", 1},
+		{"a failing comment is sent once", func() error { return e.c.AddNote(e.ctx, parent.Ref.ID, "x", false) }, "POST", "/ticket/", 1},
+		{"a failing state change is sent once", func() error { return e.c.SetState(e.ctx, parent.Ref.ID, "open") }, "PUT", "/ticket/", 1},
+		{"a failing search is tried four times", func() error { _, err := e.c.Changed(e.ctx, "PROC19", time.Time{}); return err }, "GET", "/tickets", 4},
+		{"a failing read is tried four times", func() error { _, err := e.c.Get(e.ctx, parent.Ref.ID); return err }, "GET", "/ticket/", 4},
+	}
+	for _, kind := range all {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("fault %d/%s", kind, tc.name), func(t *testing.T) {
+				e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{kind}})
+				defer e.sim.SetFaults(rtsim.Faults{})
+				before := e.sim.CountRequests(tc.method, tc.path)
+				if err := tc.call(); !errors.Is(err, core.ErrUnavailable) {
+					t.Fatalf("err %v", err)
+				}
+				n := e.sim.CountRequests(tc.method, tc.path) - before
+				// Go's transport itself sends a GET again once when a reused
+				// connection is dropped; it never does so for a POST or PUT.
+				if n != tc.want && !(kind == rtsim.FaultDrop && tc.method == "GET" && n > tc.want && n <= 2*tc.want) {
+					t.Errorf("%d requests, want %d", n, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("a link whose answer is lost is sent once", func(t *testing.T) {
+		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.FaultDrop}, After: true, Methods: []string{"PUT"}})
+		defer e.sim.SetFaults(rtsim.Faults{})
+		before := e.sim.CountRequests("PUT", "/ticket/")
+		if err := e.c.Link(e.ctx, parent.Ref, child.Ref); !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("err %v", err)
+		}
+		if n := e.sim.CountRequests("PUT", "/ticket/") - before; n != 1 {
+			t.Errorf("%d PUTs, want 1", n)
+		}
+		e.sim.SetFaults(rtsim.Faults{})
+		kids, err := e.c.Children(e.ctx, parent.Ref.ID)
+		if err != nil || len(kids) != 1 {
+			t.Errorf("children %v %v: the lost answer's link is there", kids, err)
+		}
+	})
+	for _, kind := range all {
+		t.Run(fmt.Sprintf("fault %d/a read succeeds after three faults", kind), func(t *testing.T) {
+			e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{kind}, Max: 3})
+			defer e.sim.SetFaults(rtsim.Faults{})
+			before := e.sim.CountRequests("GET", "/ticket/"+parent.Ref.ID)
+			got, err := e.c.Get(e.ctx, parent.Ref.ID)
+			if err != nil || got.Ref != parent.Ref {
+				t.Fatalf("Get: %v %+v", err, got.Ref)
+			}
+			if n := e.sim.CountRequests("GET", "/ticket/"+parent.Ref.ID) - before; n < 2 || n > 4 {
+				t.Errorf("%d reads of the ticket, want 2 to 4", n)
+			}
+		})
+	}
+	t.Run("a search succeeds after three faults", func(t *testing.T) {
+		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault503, rtsim.Fault500, rtsim.FaultDrop}, Max: 3})
+		defer e.sim.SetFaults(rtsim.Faults{})
+		got, err := e.c.Changed(e.ctx, "PROC19 retries", time.Time{})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Changed: %d tickets, %v", len(got), err)
+		}
+	})
+	t.Run("a timed-out read is retried", func(t *testing.T) {
+		c, err := rt.New(rt.Config{URL: e.sim.URL(), Token: token, Timeout: 100 * time.Millisecond, RetryWait: time.Millisecond, RetryMaxWait: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.FaultSlow}, Delay: time.Minute, Max: 2})
+		defer e.sim.SetFaults(rtsim.Faults{})
+		before := e.sim.CountRequests("GET", "/ticket/"+parent.Ref.ID)
+		if _, err := c.Get(e.ctx, parent.Ref.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.sim.CountRequests("GET", "/ticket/"+parent.Ref.ID) - before; n != 3 {
+			t.Errorf("%d requests, want 3", n)
+		}
+	})
+	t.Run("no retries when told so", func(t *testing.T) {
+		c, err := rt.New(rt.Config{URL: e.sim.URL(), Token: token, ReadRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault503}})
+		defer e.sim.SetFaults(rtsim.Faults{})
+		before := e.sim.CountRequests("GET", "/ticket/")
+		if _, err := c.Get(e.ctx, parent.Ref.ID); !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("err %v", err)
+		}
+		if n := e.sim.CountRequests("GET", "/ticket/") - before; n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
+}
+
+// TestRetryAfter checks that a 429's Retry-After is what the client waits,
+// capped at RetryMaxWait, by the waits resty is handed and the number of
+// attempts: nothing here measures time.
+func TestRetryAfter(t *testing.T) {
+	e := setup(t, nil, nil)
+	tk := e.create("PROC19 retry after", core.TicketRef{})
+	for _, tc := range []struct {
+		name       string
+		retryAfter int
+		maxWait    time.Duration
+		want       time.Duration
+	}{
+		{"honoured", 1, 5 * time.Second, time.Second},
+		{"capped at the maximum wait", 30, 50 * time.Millisecond, 50 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := rt.New(rt.Config{URL: e.sim.URL(), Token: token, RetryWait: 10 * time.Millisecond, RetryMaxWait: tc.maxWait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var waits []time.Duration
+			rt.OnRetryAfter(c, func(d time.Duration) { waits = append(waits, d) })
+			e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault429}, RetryAfter: tc.retryAfter, Max: 1})
+			defer e.sim.SetFaults(rtsim.Faults{})
+			before := e.sim.CountRequests("GET", "/ticket/"+tk.Ref.ID)
+			if _, err := c.Get(e.ctx, tk.Ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.sim.CountRequests("GET", "/ticket/"+tk.Ref.ID) - before; n != 2 {
+				t.Errorf("%d requests, want 2 (a 429, then the answer)", n)
+			}
+			if len(waits) != 1 || waits[0] != tc.want {
+				t.Errorf("waits %v, want one of %v", waits, tc.want)
+			}
+		})
+	}
+	t.Run("other failures use the back-off", func(t *testing.T) {
+		c, err := rt.New(rt.Config{URL: e.sim.URL(), Token: token, RetryWait: time.Millisecond, RetryMaxWait: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var waits []time.Duration
+		rt.OnRetryAfter(c, func(d time.Duration) { waits = append(waits, d) })
+		e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault502, rtsim.Fault503, rtsim.Fault500}, Max: 3})
+		defer e.sim.SetFaults(rtsim.Faults{})
+		if _, err := c.Get(e.ctx, tk.Ref.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(waits) != 0 {
+			t.Errorf("waits %v asked for without a Retry-After", waits)
+		}
+	})
+}
+
+// TestProxyEchoingCredentials: a proxy in front of RT that shows the
+// request's headers in its error page must not put them in procbot's errors.
+func TestProxyEchoingCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprintf(w, "<html>upstream failed; request had Authorization: %s</html>", r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	for _, cfg := range []rt.Config{
+		{URL: srv.URL + "/REST/2.0", Token: token, ReadRetries: -1},
+		{URL: srv.URL + "/REST/2.0", User: "root", Password: password, ReadRetries: -1},
+	} {
+		c, err := rt.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Get(context.Background(), "1")
+		if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "Authorization") {
+			t.Fatalf("err %v, want the proxy's page", err)
+		}
+		noSecrets(t, err)
+		if basic := base64.StdEncoding.EncodeToString([]byte("root:" + password)); strings.Contains(err.Error(), basic) {
+			t.Errorf("error shows the basic-auth header: %v", err)
+		}
 	}
 }

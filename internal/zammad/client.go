@@ -2,9 +2,9 @@
 // instance, through its REST API v1. It satisfies daemon.Tracker.
 //
 // Changes (create, note, state, link) are sent once and never retried by the
-// client: a repeated create opens a duplicate ticket, and the daemon's own
-// loop decides when to try again. Reads are retried a few times on
-// connection errors and 429/502/503/504.
+// client: a repeated create opens a duplicate ticket, and procbot's cycle
+// tries them again later from its recorded intent. Reads are retried a few
+// times with capped, jittered exponential back-off (see Config.ReadRetries).
 package zammad
 
 import (
@@ -38,10 +38,24 @@ type Config struct {
 	WebURL string
 	// PerPage is the search page size. Default and maximum 200 (Zammad's cap).
 	PerPage int
-	// ReadRetries is how often a failed read is tried again. Default 2;
-	// negative: never.
+	// ReadRetries is how often a failed read is tried again after a
+	// connection error, a timeout, or an answer 429, 500, 502, 503 or 504.
+	// Default 3; negative: never. Changes are never retried by the client.
 	ReadRetries int
+	// RetryWait is the first wait before a retry; each further retry waits
+	// about twice as long, with jitter, up to RetryMaxWait. Defaults 200ms
+	// and 2s. A Retry-After (in seconds or as a date) on a 429 or 503 is
+	// waited instead, but never longer than RetryMaxWait.
+	RetryWait    time.Duration
+	RetryMaxWait time.Duration
 }
+
+// Retry defaults.
+const (
+	DefaultReadRetries  = 3
+	DefaultRetryWait    = 200 * time.Millisecond
+	DefaultRetryMaxWait = 2 * time.Second
+)
 
 const maxPerPage = 200
 
@@ -52,6 +66,10 @@ type Client struct {
 	token   string
 	perPage int
 	http    *resty.Client
+	maxWait time.Duration
+	// onWait, if set, learns each wait a Retry-After asked for, as capped;
+	// tests use it to see the header honoured without timing anything.
+	onWait func(time.Duration)
 
 	meMu    sync.Mutex
 	meID    int
@@ -82,13 +100,34 @@ func New(cfg Config) (*Client, error) {
 	}
 	retries := cfg.ReadRetries
 	if retries == 0 {
-		retries = 2
+		retries = DefaultReadRetries
 	}
 	if retries < 0 {
 		retries = 0
 	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = DefaultRetryWait
+	}
+	if cfg.RetryMaxWait <= 0 {
+		cfg.RetryMaxWait = DefaultRetryMaxWait
+	}
+	if cfg.RetryMaxWait < cfg.RetryWait {
+		cfg.RetryMaxWait = cfg.RetryWait
+	}
+	c := &Client{
+		name:    cfg.Name,
+		webURL:  strings.TrimRight(cfg.WebURL, "/"),
+		token:   cfg.Token,
+		perPage: cfg.PerPage,
+		maxWait: cfg.RetryMaxWait,
+	}
 
-	hc := resty.New().
+	// resty's back-off is capped exponential with jitter: about RetryWait,
+	// then twice that, and so on, never above RetryMaxWait. Retries are
+	// decided per request (see send): without a condition resty would
+	// retry every method on transport errors, so the client-wide one says
+	// no, and only reads add their own.
+	c.http = resty.New().
 		SetBaseURL(base).
 		SetTimeout(cfg.Timeout).
 		SetHeader("Authorization", "Token token="+cfg.Token).
@@ -97,52 +136,72 @@ func New(cfg Config) (*Client, error) {
 		SetHeader("User-Agent", "procbot").
 		SetDebug(false).
 		SetRetryCount(retries).
-		SetRetryWaitTime(200 * time.Millisecond).
-		SetRetryMaxWaitTime(2 * time.Second).
-		// Without a condition resty retries every method on transport
-		// errors; this one confines retries to reads.
-		AddRetryCondition(retryRead).
-		SetRetryAfter(retryAfter)
+		SetRetryWaitTime(cfg.RetryWait).
+		SetRetryMaxWaitTime(cfg.RetryMaxWait).
+		AddRetryCondition(func(*resty.Response, error) bool { return false }).
+		SetRetryAfter(c.retryAfter)
 	// resty logs request failures (with the URL) by default; procbot logs
 	// the errors this package returns instead.
-	hc.SetLogger(quietLogger{})
-
-	return &Client{
-		name:    cfg.Name,
-		webURL:  strings.TrimRight(cfg.WebURL, "/"),
-		token:   cfg.Token,
-		perPage: cfg.PerPage,
-		http:    hc,
-	}, nil
+	c.http.SetLogger(quietLogger{})
+	return c, nil
 }
 
-func retryRead(r *resty.Response, err error) bool {
-	if r == nil || r.Request == nil || r.Request.Method != http.MethodGet {
-		return false
-	}
-	if ctx := r.Request.Context(); ctx != nil && ctx.Err() != nil {
-		return false
+// retryable says whether a failed read is worth another try: transport
+// errors (refused or reset connections, timeouts) and answers that say the
+// server or a proxy in front of it is overloaded or restarting.
+func retryable(r *resty.Response, err error) bool {
+	if r != nil && r.Request != nil {
+		if ctx := r.Request.Context(); ctx != nil && ctx.Err() != nil {
+			return false // procbot is stopping or the cycle ran out of time
+		}
 	}
 	if err != nil {
 		return true
 	}
+	if r == nil {
+		return false
+	}
 	switch r.StatusCode() {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false
 }
 
-// retryAfter honours a Retry-After in seconds; resty caps it at the
-// maximum wait, and 0 falls back to its jittered back-off.
-func retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	if r == nil {
+// retryAfter honours a Retry-After on 429 and 503, in seconds or as an HTTP
+// date, capped at the maximum wait. Zero lets resty use its jittered
+// back-off.
+func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
+	d := retryAfterHeader(r, time.Now())
+	if d <= 0 {
 		return 0, nil
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(r.Header().Get("Retry-After"))); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second, nil
+	if d > c.maxWait {
+		d = c.maxWait
 	}
-	return 0, nil
+	if c.onWait != nil {
+		c.onWait(d)
+	}
+	return d, nil
+}
+
+// retryAfterHeader reads the Retry-After of a 429 or 503 answer.
+func retryAfterHeader(r *resty.Response, now time.Time) time.Duration {
+	if r == nil || (r.StatusCode() != http.StatusTooManyRequests && r.StatusCode() != http.StatusServiceUnavailable) {
+		return 0
+	}
+	v := strings.TrimSpace(r.Header().Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 type quietLogger struct{}
@@ -251,9 +310,19 @@ func apiError(status int, header http.Header, body []byte) *APIError {
 }
 
 // do sends one request and decodes a 2xx JSON answer into out (if not nil).
+// A GET is a read and may be retried; anything else is sent once.
 // Errors are returned raw; callers wrap them with what they were doing.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	return c.send(ctx, method, path, query, body, out, method == http.MethodGet)
+}
+
+// send is do with the choice made by the caller: read says that the request
+// changes nothing on the server, so sending it again is harmless.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body, out any, read bool) error {
 	req := c.http.R().SetContext(ctx)
+	if read {
+		req.AddRetryCondition(retryable)
+	}
 	if query != nil {
 		req.SetQueryParamsFromValues(query)
 	}

@@ -579,11 +579,12 @@ func TestErrors(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
-	f := setup(t, nil) // default: reads are retried twice
+	f := setup(t, func(c *zammad.Config) { c.RetryWait, c.RetryMaxWait = time.Millisecond, 5*time.Millisecond })
 	ctx := context.Background()
 	tk := f.create(t, "retries", opsGroup)
-	f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault503}})
-	defer f.sim.SetFaults(zammadsim.Faults{})
+	// Every kind of failure at once: resty retries any method on a
+	// transport error unless told otherwise.
+	all := []zammadsim.FaultKind{zammadsim.Fault500, zammadsim.Fault502, zammadsim.Fault503, zammadsim.Fault429, zammadsim.FaultDrop}
 	cases := []struct {
 		name   string
 		call   func() error
@@ -597,24 +598,146 @@ func TestRetries(t *testing.T) {
 			return err
 		}, "POST", "/tickets", 1},
 		{"a failing state change is sent once", func() error { return f.c.SetState(ctx, tk.Ref.ID, "open") }, "PUT", "/tickets/", 1},
-		{"a failing search is sent once", func() error { _, err := f.c.Changed(ctx, "x", time.Time{}); return err }, "POST", "/tickets/search", 1},
-		{"a failing read is tried three times", func() error { _, err := f.c.Articles(ctx, tk.Ref.ID); return err }, "GET", "/ticket_articles/", 3},
+		{"a failing condition search is tried four times", func() error { _, err := f.c.Changed(ctx, "x", time.Time{}); return err }, "POST", "/tickets/search", 4},
+		{"a failing read is tried four times", func() error { _, err := f.c.Articles(ctx, tk.Ref.ID); return err }, "GET", "/ticket_articles/", 4},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := f.sim.CountRequests(tc.method, tc.path)
-			if err := tc.call(); !errors.Is(err, core.ErrUnavailable) {
-				t.Fatalf("err %v", err)
+	for _, kind := range all {
+		for _, tc := range cases {
+			t.Run(string(kind)+"/"+tc.name, func(t *testing.T) {
+				f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{kind}})
+				defer f.sim.SetFaults(zammadsim.Faults{})
+				before := f.sim.CountRequests(tc.method, tc.path)
+				if err := tc.call(); !errors.Is(err, core.ErrUnavailable) {
+					t.Fatalf("err %v", err)
+				}
+				n := f.sim.CountRequests(tc.method, tc.path) - before
+				// Go's transport itself sends a GET again once when a reused
+				// connection is dropped; it never does so for a POST or PUT.
+				if n != tc.want && !(kind == zammadsim.FaultDrop && tc.method == "GET" && n > tc.want && n <= 2*tc.want) {
+					t.Errorf("%d requests, want %d", n, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("a lost answer to a create is not retried", func(t *testing.T) {
+		f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.FaultDrop, zammadsim.Fault502}, After: true, Methods: []string{"POST"}})
+		defer f.sim.SetFaults(zammadsim.Faults{})
+		before := f.sim.CountRequests("POST", "/tickets")
+		if _, err := f.c.Create(ctx, core.NewTicket{Queue: opsGroup, Title: "made once", Body: "x", Customer: "alice@example.org"}); !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("err %v", err)
+		}
+		if n := f.sim.CountRequests("POST", "/tickets") - before; n != 1 {
+			t.Errorf("%d creates sent, want 1", n)
+		}
+		f.sim.SetFaults(zammadsim.Faults{})
+		found := 0
+		for _, tk := range f.sim.Tickets() {
+			if tk.Title == "made once" {
+				found++
 			}
-			if n := f.sim.CountRequests(tc.method, tc.path) - before; n != tc.want {
-				t.Errorf("%d requests, want %d", n, tc.want)
+		}
+		if found != 1 {
+			t.Errorf("%d tickets made, want 1", found)
+		}
+	})
+	for _, kind := range all {
+		t.Run(string(kind)+"/a read succeeds after three faults", func(t *testing.T) {
+			f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{kind}, Max: 3})
+			defer f.sim.SetFaults(zammadsim.Faults{})
+			before := f.sim.CountRequests("GET", "/tickets/"+tk.Ref.ID)
+			got, err := f.c.Get(ctx, tk.Ref.ID)
+			if err != nil || got.Ref != tk.Ref {
+				t.Fatalf("Get: %v %+v", err, got.Ref)
+			}
+			if n := f.sim.CountRequests("GET", "/tickets/"+tk.Ref.ID) - before; n < 2 || n > 4 {
+				t.Errorf("%d reads of the ticket, want 2 to 4", n)
+			}
+			if n := f.sim.FaultsInjected(); n < 3 {
+				t.Errorf("%d faults injected, want 3", n)
 			}
 		})
 	}
-	t.Run("a read succeeds once the fault clears", func(t *testing.T) {
-		f.sim.SetFaults(zammadsim.Faults{})
-		if _, err := f.c.Get(ctx, tk.Ref.ID); err != nil {
-			t.Error(err)
+	t.Run("a search succeeds after three faults", func(t *testing.T) {
+		f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault503, zammadsim.Fault500, zammadsim.FaultDrop}, Max: 3})
+		defer f.sim.SetFaults(zammadsim.Faults{})
+		got, err := f.c.Changed(ctx, "retries", time.Time{})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Changed: %d tickets, %v", len(got), err)
+		}
+	})
+	t.Run("a timed-out read is retried", func(t *testing.T) {
+		c := f.client(t, func(c *zammad.Config) {
+			c.Timeout, c.RetryWait, c.RetryMaxWait = 100*time.Millisecond, time.Millisecond, 5*time.Millisecond
+		})
+		f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.FaultSlow}, SlowDelay: time.Minute, Max: 2})
+		defer f.sim.SetFaults(zammadsim.Faults{})
+		before := f.sim.CountRequests("GET", "/ticket_articles/")
+		if _, err := c.Articles(ctx, tk.Ref.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.sim.CountRequests("GET", "/ticket_articles/") - before; n != 3 {
+			t.Errorf("%d requests, want 3", n)
+		}
+	})
+	t.Run("no retries when told so", func(t *testing.T) {
+		c := f.client(t, func(c *zammad.Config) { c.ReadRetries = -1 })
+		f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault503}})
+		defer f.sim.SetFaults(zammadsim.Faults{})
+		before := f.sim.CountRequests("GET", "/ticket_articles/")
+		if _, err := c.Articles(ctx, tk.Ref.ID); !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("err %v", err)
+		}
+		if n := f.sim.CountRequests("GET", "/ticket_articles/") - before; n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
+}
+
+// TestRetryAfter checks that a 429's Retry-After is what the client waits,
+// capped at RetryMaxWait, by the waits resty is handed and the number of
+// attempts: nothing here measures time.
+func TestRetryAfter(t *testing.T) {
+	f := setup(t, nil)
+	ctx := context.Background()
+	tk := f.create(t, "retry after", opsGroup)
+	for _, tc := range []struct {
+		name       string
+		retryAfter int
+		maxWait    time.Duration
+		want       time.Duration
+	}{
+		{"honoured", 1, 5 * time.Second, time.Second},
+		{"capped at the maximum wait", 30, 50 * time.Millisecond, 50 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.client(t, func(c *zammad.Config) { c.RetryWait, c.RetryMaxWait = 10*time.Millisecond, tc.maxWait })
+			var waits []time.Duration
+			zammad.OnRetryAfter(c, func(d time.Duration) { waits = append(waits, d) })
+			f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault429}, RetryAfter: tc.retryAfter, Max: 1})
+			defer f.sim.SetFaults(zammadsim.Faults{})
+			before := f.sim.CountRequests("GET", "/tickets/"+tk.Ref.ID)
+			if _, err := c.Get(ctx, tk.Ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n := f.sim.CountRequests("GET", "/tickets/"+tk.Ref.ID) - before; n != 2 {
+				t.Errorf("%d requests, want 2 (a 429, then the answer)", n)
+			}
+			if len(waits) != 1 || waits[0] != tc.want {
+				t.Errorf("waits %v, want one of %v", waits, tc.want)
+			}
+		})
+	}
+	t.Run("other failures use the back-off", func(t *testing.T) {
+		c := f.client(t, func(c *zammad.Config) { c.RetryWait, c.RetryMaxWait = time.Millisecond, 5*time.Millisecond })
+		var waits []time.Duration
+		zammad.OnRetryAfter(c, func(d time.Duration) { waits = append(waits, d) })
+		f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault502, zammadsim.Fault503, zammadsim.Fault500}, Max: 3})
+		defer f.sim.SetFaults(zammadsim.Faults{})
+		if _, err := c.Get(ctx, tk.Ref.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(waits) != 0 {
+			t.Errorf("waits %v asked for without a Retry-After", waits)
 		}
 	})
 }
@@ -657,5 +780,28 @@ func TestLinkRacingAnotherWriter(t *testing.T) {
 	}
 	if n := sim.CountRequests("POST", "/links/add"); n != 2 {
 		t.Errorf("%d links/add requests, want 2 (the second answered 422)", n)
+	}
+}
+
+// TestProxyEchoingCredentials: a server that repeats the request's
+// Authorization in its error must not put the token in procbot's errors.
+func TestProxyEchoingCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Failure", "bad "+r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "refused " + r.Header.Get("Authorization")})
+	}))
+	defer srv.Close()
+	c, err := zammad.New(zammad.Config{URL: srv.URL + "/api/v1", Token: robotToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Get(context.Background(), "1")
+	if !errors.Is(err, core.ErrUnauthorized) || !strings.Contains(err.Error(), "refused Token token=") {
+		t.Fatalf("err %v, want the server's message", err)
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v", err, err), robotToken) {
+		t.Errorf("error shows the token: %v", err)
 	}
 }

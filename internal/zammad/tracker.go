@@ -53,7 +53,10 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 			"per_page": c.perPage, "page": page,
 		}
 		var raw rawBody
-		if err := c.do(ctx, http.MethodPost, "/tickets/search", nil, body, &raw); err != nil {
+		// The search is a POST only because the condition is a JSON body;
+		// it changes nothing, so it is retried like any read. Without that,
+		// one dropped connection would fail the whole poll of GGUS.
+		if err := c.send(ctx, http.MethodPost, "/tickets/search", nil, body, &raw, true); err != nil {
 			return nil, c.fail(what, err)
 		}
 		list, err := decodeSearch(raw)

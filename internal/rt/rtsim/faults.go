@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,9 @@ const (
 	Fault429                       // 429 with Retry-After
 	FaultSlow                      // answers normally after Delay
 	FaultDrop                      // closes the connection without an answer
+	// Fault401 refuses the credentials as RT does, as an authentication
+	// back-end having a bad moment would. Not among the default kinds.
+	Fault401
 )
 
 // Faults make a share of requests fail, deterministically for a given Seed.
@@ -32,15 +36,21 @@ type Faults struct {
 	RetryAfter int
 	// After carries the request out before failing it, as when the answer to
 	// a create is lost: the change is made but the client hears of no success.
-	After bool
+	// AfterRate does so for that share (0..1) of the faults only. Neither
+	// applies to slow answers nor to Fault401.
+	After     bool
+	AfterRate float64
+	// Max ends the injection after that many faults; 0: no end.
+	Max int
 	// Methods limits faults to these HTTP methods; empty: all.
 	Methods []string
 }
 
 type faultState struct {
-	f    Faults
-	rng  *rand.Rand
-	hits int
+	f       Faults
+	rng     *rand.Rand
+	hits    int
+	planned int // faults injected under the current plan
 }
 
 type pickedFault struct {
@@ -68,7 +78,7 @@ func (s *Server) pickFault(r *http.Request) (pickedFault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.faults.f
-	if f.Rate <= 0 || s.faults.rng == nil {
+	if f.Rate <= 0 || s.faults.rng == nil || (f.Max > 0 && s.faults.planned >= f.Max) {
 		return pickedFault{}, false
 	}
 	if len(f.Methods) > 0 && !slices.Contains(f.Methods, r.Method) {
@@ -82,14 +92,18 @@ func (s *Server) pickFault(r *http.Request) (pickedFault, bool) {
 		kinds = []FaultKind{Fault500, Fault502, Fault503, Fault429, FaultSlow, FaultDrop}
 	}
 	s.faults.hits++
+	s.faults.planned++
 	p := pickedFault{kind: kinds[s.faults.rng.IntN(len(kinds))], after: f.After, delay: f.Delay, retry: f.RetryAfter}
+	if !p.after && f.AfterRate > 0 {
+		p.after = s.faults.rng.Float64() < f.AfterRate
+	}
 	if p.delay <= 0 {
 		p.delay = 2 * time.Second
 	}
 	if p.retry <= 0 {
 		p.retry = 1
 	}
-	if p.kind == FaultSlow {
+	if p.kind == FaultSlow || p.kind == Fault401 {
 		p.after = false // a slow answer is still the real answer
 	}
 	return p, true
@@ -107,6 +121,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f pickedFaul
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(code) + " " + http.StatusText(code) + "</h1></body></html>"))
+	case Fault401:
+		writeMsg(w, http.StatusUnauthorized, "Unauthorized")
 	case Fault429:
 		w.Header().Set("Retry-After", strconv.Itoa(f.retry))
 		writeMsg(w, http.StatusTooManyRequests, "Too Many Requests")
@@ -129,4 +145,32 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f pickedFaul
 		}
 		_ = conn.Close()
 	}
+}
+
+// Requests lists every request received so far as "METHOD /path" (the path
+// below /REST/2.0, without query), including those answered by a fault.
+// Tests use it to check that changes are not retried.
+func (s *Server) Requests() []string {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return append([]string(nil), s.requests...)
+}
+
+// CountRequests counts received requests with the given method whose path
+// (below /REST/2.0) starts with prefix.
+func (s *Server) CountRequests(method, prefix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		m, p, _ := strings.Cut(r, " ")
+		if m == method && strings.HasPrefix(p, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) record(r *http.Request) {
+	s.reqMu.Lock()
+	s.requests = append(s.requests, r.Method+" "+strings.TrimPrefix(r.URL.Path, "/REST/2.0"))
+	s.reqMu.Unlock()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -561,4 +562,47 @@ func TestBasicAuthAndConcurrency(t *testing.T) {
 	if p.Total != 20 {
 		t.Errorf("total %d", p.Total)
 	}
+}
+
+func TestFaultOptions(t *testing.T) {
+	t.Run("a 401 fault refuses the credentials and changes nothing", func(t *testing.T) {
+		e := start(t, nil)
+		e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault401}, After: true})
+		if a := e.json("POST", "/ticket", `{"Queue":"PROC19","Subject":"x"}`); a.code != http.StatusUnauthorized {
+			t.Errorf("status %d", a.code)
+		}
+		e.srv.SetFaults(rtsim.Faults{})
+		if a := e.req("GET", "/ticket/1", "", ""); a.code != http.StatusNotFound {
+			t.Errorf("ticket 1: %d, want none", a.code)
+		}
+	})
+	t.Run("AfterRate carries out only a share of the failed requests", func(t *testing.T) {
+		e := start(t, nil)
+		e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault502}, AfterRate: 0.5, Seed: 3})
+		for i := 0; i < 40; i++ {
+			e.json("POST", "/ticket", `{"Queue":"PROC19","Subject":"x"}`)
+		}
+		e.srv.SetFaults(rtsim.Faults{})
+		made := 0
+		for i := 1; i <= 40; i++ {
+			if e.req("GET", "/ticket/"+strconv.Itoa(i), "", "").code == http.StatusOK {
+				made++
+			}
+		}
+		if made == 0 || made == 40 {
+			t.Errorf("%d of 40 failed creates carried out, want some", made)
+		}
+	})
+	t.Run("Max limits the faults; requests are counted", func(t *testing.T) {
+		e := start(t, nil)
+		e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault503}, Max: 2})
+		for _, want := range []int{503, 503, 200} {
+			if a := e.req("GET", "/rt", "", ""); a.code != want {
+				t.Errorf("status %d, want %d", a.code, want)
+			}
+		}
+		if n := e.srv.CountRequests("GET", "/rt"); n != 3 {
+			t.Errorf("%d requests counted, want 3", n)
+		}
+	})
 }

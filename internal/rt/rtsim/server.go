@@ -72,6 +72,8 @@ type Server struct {
 	nextTxn  int
 	nextAtt  int
 	faults   faultState
+	reqMu    sync.Mutex
+	requests []string
 	baseURL  string
 	srv      *http.Server
 	listener net.Listener
@@ -173,6 +175,7 @@ func (s *Server) TokenFor(name string) string {
 type ctxKey struct{}
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.record(r)
 	if f, ok := s.pickFault(r); ok {
 		if !f.after {
 			s.applyFault(w, r, f)

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,6 +22,9 @@ const (
 	Fault429  FaultKind = "429"
 	FaultSlow FaultKind = "slow" // answer normally, after SlowDelay
 	FaultDrop FaultKind = "drop" // close the connection without answering
+	// Fault401 refuses the credentials as Zammad does for an unknown token,
+	// as a session store or an LDAP back-end having a bad moment would.
+	Fault401 FaultKind = "401"
 )
 
 // Faults configures failure injection. The zero value injects nothing.
@@ -33,10 +37,21 @@ type Faults struct {
 	Seed uint64
 	// Methods restricts injection to these HTTP methods; empty: all.
 	Methods []string
+	// Paths restricts injection to requests whose path below /api/v1
+	// starts with one of these; empty: all.
+	Paths []string
 	// SlowDelay is how long FaultSlow waits. Default 2s.
 	SlowDelay time.Duration
 	// RetryAfter is the Retry-After of Fault429, in seconds. Default 1.
 	RetryAfter int
+	// After carries the request out before failing it, as when the answer
+	// to a create is lost: the change is made but the client hears of no
+	// success. AfterRate does so for that share (0..1) of the faults only.
+	// Neither applies to slow answers (still the real answer) nor to 401.
+	After     bool
+	AfterRate float64
+	// Max ends the injection after that many faults; 0: no end.
+	Max int
 }
 
 type faultState struct {
@@ -44,6 +59,7 @@ type faultState struct {
 	f        Faults
 	rnd      *rand.Rand
 	injected int
+	planned  int // faults injected under the current settings
 }
 
 // SetFaults replaces the failure injection settings and restarts the
@@ -52,6 +68,7 @@ func (s *Server) SetFaults(f Faults) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.f = f
+	s.faults.planned = 0
 	s.faults.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -62,12 +79,19 @@ func (s *Server) FaultsInjected() int {
 	return s.faults.injected
 }
 
-func (fs *faultState) pick(r *http.Request) (FaultKind, Faults, bool) {
+// pickedFault is the fault one request gets.
+type pickedFault struct {
+	kind  FaultKind
+	after bool // carry the request out first
+	f     Faults
+}
+
+func (fs *faultState) pick(r *http.Request) (pickedFault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	f := fs.f
-	if f.Rate <= 0 || fs.rnd == nil {
-		return "", f, false
+	if f.Rate <= 0 || fs.rnd == nil || (f.Max > 0 && fs.planned >= f.Max) {
+		return pickedFault{}, false
 	}
 	if len(f.Methods) > 0 {
 		ok := false
@@ -75,28 +99,50 @@ func (fs *faultState) pick(r *http.Request) (FaultKind, Faults, bool) {
 			ok = ok || m == r.Method
 		}
 		if !ok {
-			return "", f, false
+			return pickedFault{}, false
+		}
+	}
+	if len(f.Paths) > 0 {
+		ok := false
+		for _, p := range f.Paths {
+			ok = ok || strings.HasPrefix(strings.TrimPrefix(r.URL.Path, apiPrefix), p)
+		}
+		if !ok {
+			return pickedFault{}, false
 		}
 	}
 	if fs.rnd.Float64() >= f.Rate {
-		return "", f, false
+		return pickedFault{}, false
 	}
 	kinds := f.Kinds
 	if len(kinds) == 0 {
 		kinds = []FaultKind{Fault503}
 	}
 	fs.injected++
-	return kinds[fs.rnd.IntN(len(kinds))], f, true
+	fs.planned++
+	p := pickedFault{kind: kinds[fs.rnd.IntN(len(kinds))], after: f.After, f: f}
+	if !p.after && f.AfterRate > 0 {
+		p.after = fs.rnd.Float64() < f.AfterRate
+	}
+	if p.kind == FaultSlow || p.kind == Fault401 {
+		p.after = false
+	}
+	return p, true
 }
 
 // injectFault answers r with a fault when one is due; it reports whether r
-// has been dealt with.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
-	kind, f, ok := s.faults.pick(r)
+// has been dealt with. serve carries a request out; a fault "after" runs it
+// with its answer thrown away first.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, serve http.Handler) bool {
+	p, ok := s.faults.pick(r)
 	if !ok {
 		return false
 	}
-	switch kind {
+	if p.after {
+		serve.ServeHTTP(discardWriter{h: http.Header{}}, r)
+	}
+	f := p.f
+	switch p.kind {
 	case FaultSlow:
 		d := f.SlowDelay
 		if d <= 0 {
@@ -132,14 +178,23 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		_, _ = w.Write([]byte("Retry later\n"))
 	case Fault502, Fault503:
 		code := http.StatusBadGateway
-		if kind == Fault503 {
+		if p.kind == Fault503 {
 			code = http.StatusServiceUnavailable
 		}
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(code) + " " + http.StatusText(code) + "</h1></body></html>\n"))
+	case Fault401:
+		writeError(w, &apiError{http.StatusUnauthorized, "Can't find User for Token", false})
 	default:
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Error ID fault0: Please contact your administrator."})
 	}
 	return true
 }
+
+// discardWriter takes the real answer of a request whose answer is lost.
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}

@@ -77,7 +77,7 @@ func (s *Server) routes() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
-		if s.injectFault(w, r) {
+		if s.injectFault(w, r, mux) {
 			return
 		}
 		mux.ServeHTTP(w, r)
