@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,29 @@ func TestUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := Main([]string{"frobnicate"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
 		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestDigestOfTheDemo: after procbot demo --db FILE, procbot digest
+// --dry-run on that database prints the task force's digest of the demo's
+// procedure, with no tracker or SMTP configured.
+func TestDigestOfTheDemo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"demo", "--db", db}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, errOut.String())
+	}
+	t.Setenv("PROCBOT_DB_PATH", db)
+	out.Reset()
+	if code := Main([]string{"digest", "--dry-run"}, &out, &errOut); code != 0 {
+		t.Fatalf("digest exit %d\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"To: \"Jane Doe\" <jane.doe@foostack.example>", "Subject: procbot weekly digest", "FooStack", "35/35 complete", "completed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("digest lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := Main([]string{"digest"}, &out, &errOut); code == 0 {
+		t.Errorf("digest without --dry-run or --send-now succeeded")
 	}
 }

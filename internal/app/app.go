@@ -31,6 +31,7 @@ type App struct {
 	Procedures []*procedure.Procedure
 	Store      *bolt.DB
 	Daemon     *daemon.Daemon
+	Mail       *daemon.MailRoom
 	Log        zerolog.Logger
 }
 
@@ -168,15 +169,19 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	if err != nil {
 		return nil, err
 	}
+	mailRoom, err := MailRoom(cfg, db, procs, log, opts.Now)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	d, err := daemon.New(daemon.Config{
 		Procedures: procs, Trackers: trackers, Store: db, Renderer: rnd, Policy: policy,
 		CloseState: closeState, Overlap: cfg.PollOverlap, DryRun: cfg.DryRun,
-		Now: opts.Now, Log: log, OnEvent: opts.OnEvent, Crash: opts.Crash,
+		Now: opts.Now, Log: log, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Log: log}, nil
+	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log}, nil
 }
 
 // Close releases the database.

@@ -112,6 +112,16 @@ func Load() (Config, error) {
 	return c, c.Validate()
 }
 
+// LoadMail reads the settings for procbot digest, which needs the database
+// and mail settings but no tracker.
+func LoadMail() (Config, error) {
+	var c Config
+	if err := envconfig.Process("procbot", &c); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.ValidateMail()
+}
+
 // Validate checks settings that envconfig cannot.
 func (c Config) Validate() error {
 	var errs []error
@@ -137,8 +147,12 @@ func (c Config) Validate() error {
 	if c.GGUS.URL != "" && c.GGUS.Token == "" {
 		errs = append(errs, errors.New("PROCBOT_GGUS_TOKEN is required with PROCBOT_GGUS_URL"))
 	}
-	if c.RT.URL != "" && c.RT.Token == "" && (c.RT.User == "" || c.RT.Password == "") {
-		errs = append(errs, errors.New("PROCBOT_RT_TOKEN, or PROCBOT_RT_USER and PROCBOT_RT_PASSWORD, are required with PROCBOT_RT_URL"))
+	if c.RT.URL != "" && c.RT.Token == "" && c.RT.Password == "" {
+		errs = append(errs, errors.New("PROCBOT_RT_TOKEN or PROCBOT_RT_PASSWORD is required with PROCBOT_RT_URL"))
+	}
+	if c.RT.URL != "" && c.RT.User == "" {
+		// procbot tells its own comments and children by their author.
+		errs = append(errs, errors.New("PROCBOT_RT_USER is required with PROCBOT_RT_URL: the RT user procbot acts as (the owner of the token)"))
 	}
 	if _, err := time.LoadLocation(c.RT.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err))

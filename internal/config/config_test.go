@@ -69,7 +69,8 @@ func TestValidate(t *testing.T) {
 		{"plain http allowed explicitly", func(c *config.Config) { c.GGUS.URL = "http://127.0.0.1:8080/api/v1"; c.AllowHTTP = true }, ""},
 		{"credentials in the URL are refused and not echoed", func(c *config.Config) { c.RT.URL = "https://root:hunter2@rt.example/REST/2.0"; c.RT.Token = "x" }, "not in the URL"},
 		{"GGUS without a token", func(c *config.Config) { c.GGUS.Token = "" }, "PROCBOT_GGUS_TOKEN is required"},
-		{"RT without credentials", func(c *config.Config) { c.RT.URL = "https://rt.example/REST/2.0" }, "PROCBOT_RT_TOKEN"},
+		{"RT without credentials", func(c *config.Config) { c.RT.URL, c.RT.User = "https://rt.example/REST/2.0", "procbot" }, "PROCBOT_RT_TOKEN"},
+		{"RT without the user procbot acts as", func(c *config.Config) { c.RT.URL, c.RT.Token = "https://rt.example/REST/2.0", "1-20-x" }, "PROCBOT_RT_USER is required"},
 		{"unknown RT time zone", func(c *config.Config) { c.RT.TimeZone = "Mars/Olympus" }, "PROCBOT_RT_TIMEZONE"},
 		{"nobody can approve", func(c *config.Config) { c.Operators = nil }, "nobody could approve"},
 	}

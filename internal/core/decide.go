@@ -161,6 +161,7 @@ func (d *decider) parent(snap Snapshot) {
 		if !d.started() {
 			parsed := intake.ParseRequest(d.p.Request.Fields, a.Body)
 			d.inst.Data = intake.MergeData(d.inst.Data, parsed.Data)
+			d.reject(parsed)
 			if k := d.inst.Data["kind"]; k != "" && d.inst.Kind == "" {
 				d.inst.Kind = k
 			}
@@ -181,6 +182,27 @@ func (d *decider) parent(snap Snapshot) {
 		d.inst.Phase = PhaseRejected
 		d.inst.RejectReason = fmt.Sprintf("the request was closed in %s (state %s) before the procedure completed", t.Ref.Tracker, t.State)
 	}
+}
+
+// reject remembers the values an article gave that were not accepted (and
+// so are not in its Data), and forgets those a later article corrected.
+func (d *decider) reject(parsed intake.Parsed) {
+	for _, f := range d.p.Request.Fields {
+		if given(parsed.Data, f.Key) {
+			delete(d.inst.Rejected, f.Key)
+		}
+	}
+	for _, pr := range parsed.Problems {
+		if pr.Malformed() && !given(parsed.Data, pr.Field) {
+			d.inst.Rejected[pr.Field] = pr
+		}
+	}
+}
+
+// given reports whether data holds a value for the field (a contact field
+// is stored as <key>_name and <key>_email).
+func given(data map[string]string, field string) bool {
+	return data[field] != "" || data[field+"_name"] != "" || data[field+"_email"] != ""
 }
 
 // started reports whether the request was approved with complete data, after
@@ -214,6 +236,9 @@ func (d *decider) command(author string, c intake.Command) {
 	case "approve", "reject", "kind", "na", "taskforce":
 	default:
 		return // not a procbot command on a request
+	}
+	if strings.TrimSpace(author) == "" {
+		return // nobody to answer, and nobody who may command
 	}
 	if !d.isOperator(author) {
 		d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteUnauthorised, Public: true, Who: author, Command: c.Name})
@@ -426,6 +451,11 @@ func (d *decider) data() {
 		return
 	}
 	d.inst.Missing = intake.Validate(d.p.Request.Fields, d.inst.Data)
+	for _, f := range d.p.Request.Fields { // in field order, after Validate's
+		if pr, ok := d.inst.Rejected[f.Key]; ok && !hasProblem(d.inst.Missing, f.Key) {
+			d.inst.Missing = append(d.inst.Missing, pr)
+		}
+	}
 	if len(d.inst.Missing) == 0 {
 		d.dropPending(NoteMissing)
 		if email := d.inst.Data["contact_email"]; email != "" && !d.inst.ContactJoined {
@@ -544,6 +574,15 @@ func (d *decider) dropPending(note string) {
 		}
 	}
 	d.inst.Outbox = out
+}
+
+func hasProblem(ps []intake.Problem, field string) bool {
+	for _, p := range ps {
+		if p.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 func digestOf(s string) string {

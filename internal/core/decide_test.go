@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/intake"
 	"github.com/procbot/procbot/internal/procedure"
 )
 
@@ -411,6 +412,34 @@ func TestDecide(t *testing.T) {
 			state:     running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -10)}}),
 			wantPhase: core.PhaseRunning,
 			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a kind that is none of the choices gets a note and waits for a correction",
+			state:     core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:    parentSnap("new", article(1, "jane@foo.example", fullBody+"* type of product: hypervisor\n")),
+			wantPhase: core.PhaseIncomplete,
+			wantOut:   []string{"note:missing@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Kind != "" || len(got.Missing) != 1 || got.Missing[0].Field != "kind" {
+					t.Errorf("kind %q, missing %+v", got.Kind, got.Missing)
+				}
+			},
+		},
+		{
+			name: "a corrected kind clears the problem",
+			state: func() core.Instance {
+				s := state(p, core.PhaseIncomplete, nil)
+				s.Rejected = map[string]intake.Problem{"kind": {Field: "kind", Message: "not one of cloud, middleware: \"hypervisor\""}}
+				return s
+			}(),
+			parent:    parentSnap("open", article(2, "jane@foo.example", "* type of product: cloud")),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Kind != "cloud" || len(got.Missing) != 0 {
+					t.Errorf("kind %q, missing %+v", got.Kind, got.Missing)
+				}
+			},
 		},
 		{
 			name:      "a finished request is left alone",

@@ -75,6 +75,10 @@ type Instance struct {
 	Applicant string `json:"applicant,omitempty"`
 	// Data holds the prerequisite fields parsed from the request, by key.
 	Data map[string]string `json:"data,omitempty"`
+	// Rejected holds values given in the request but not accepted, which
+	// Data therefore lacks (a kind that is none of the choices), by field,
+	// until a later article gives an accepted value.
+	Rejected map[string]intake.Problem `json:"rejected,omitempty"`
 	// Missing lists the problems with Data, as shown to the applicant.
 	Missing []intake.Problem `json:"missing,omitempty"`
 	Phase   Phase            `json:"phase"`
@@ -136,6 +140,10 @@ type AuditEntry struct {
 func (in Instance) clone() Instance {
 	out := in
 	out.Data = copyMap(in.Data)
+	out.Rejected = make(map[string]intake.Problem, len(in.Rejected))
+	for k, v := range in.Rejected {
+		out.Rejected[k] = v
+	}
 	out.Missing = append([]intake.Problem(nil), in.Missing...)
 	out.Steps = make(map[string]StepState, len(in.Steps))
 	for k, v := range in.Steps {
@@ -171,6 +179,9 @@ func normalize(in Instance) Instance {
 	}
 	if len(in.Missing) == 0 {
 		in.Missing = nil
+	}
+	if len(in.Rejected) == 0 {
+		in.Rejected = nil
 	}
 	if len(in.Seen) == 0 {
 		in.Seen = nil

@@ -46,10 +46,13 @@ func (r TicketRef) String() string {
 
 // Ticket is what a tracker shows of one ticket.
 type Ticket struct {
-	Ref       TicketRef `json:"ref"`
-	Title     string    `json:"title"`
-	Queue     string    `json:"queue"` // Zammad group name (full "::" path) or RT queue name
-	State     string    `json:"state"` // tracker state name, e.g. "open", "solved", "resolved"
+	Ref   TicketRef `json:"ref"`
+	Title string    `json:"title"`
+	Queue string    `json:"queue"` // Zammad group name (full "::" path) or RT queue name
+	State string    `json:"state"` // tracker state name, e.g. "open", "solved", "resolved"
+	// Creator is the login (or email) of whoever opened the ticket. procbot
+	// only adopts children it opened itself.
+	Creator   string    `json:"creator,omitempty"`
 	Tags      []string  `json:"tags,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

@@ -359,8 +359,15 @@ func (d *Daemon) adoptOrphans(orphans []core.Ticket, items map[string]*work) {
 			continue // a finished request, or another procbot's
 		}
 		st, ok := w.inst.Steps[m.Step]
+		step, _ := w.proc.Step(m.Step)
 		switch {
-		case !ok:
+		case !ok || (step.Kind != "" && step.Kind != procedure.KindTask):
+			continue // approvals and announcements have no child to adopt
+		case !d.openedByProcbot(t) || w.proc.RouteOf(m.Step).Tracker != t.Ref.Tracker:
+			// Anyone can put a marker in a title; only procbot's own
+			// account opens children.
+			d.cfg.Log.Warn().Str("instance", w.inst.Key).Str("step", m.Step).Str("ticket", t.Ref.String()).Str("creator", t.Creator).
+				Msg("a ticket carries a step's marker but procbot did not open it; ignored")
 			continue
 		case !st.Child.IsZero():
 			if st.Child.Key() != t.Ref.Key() {
@@ -376,6 +383,12 @@ func (d *Daemon) adoptOrphans(orphans []core.Ticket, items map[string]*work) {
 		w.kids[m.Step] = t
 		w.found = append(w.found, d.entry(w.inst, m.Step, t.Ref, "adopted existing child "+t.Ref.String()+", found by its marker"))
 	}
+}
+
+// openedByProcbot reports whether procbot's own account opened the ticket.
+func (d *Daemon) openedByProcbot(t core.Ticket) bool {
+	robot := d.cfg.Policy.Robots[t.Ref.Tracker]
+	return robot != "" && intake.SameIdentity(robot, t.Creator)
 }
 
 // discover starts a record for a ticket whose subject matches a procedure's

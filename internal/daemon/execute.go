@@ -145,7 +145,7 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
 		}
 		for _, t := range found {
-			if strings.HasPrefix(t.Title, marker) {
+			if strings.HasPrefix(t.Title, marker) && d.openedByProcbot(t) {
 				child, what = t, "adopted existing child"
 				break
 			}

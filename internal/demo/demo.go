@@ -200,7 +200,7 @@ func run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("%d child tickets exist more than once", dups)
 	}
 	if opts.DBPath != "" {
-		fmt.Fprintf(out, "The database is kept in %s.\n", opts.DBPath)
+		fmt.Fprintf(out, "The database is kept in %s; PROCBOT_DB_PATH=%s procbot digest --dry-run prints the task force's weekly digest.\n", opts.DBPath, opts.DBPath)
 	}
 	return res, nil
 }

@@ -33,13 +33,15 @@ type Digest struct {
 
 // Procedure is one open procedure as its task force sees it.
 type Procedure struct {
-	Key       string // the instance key, e.g. "PROC19/ggus:1000"
-	ID        string // the procedure's id, e.g. "PROC19"
-	Title     string // the procedure's title
-	Product   string
-	Phase     core.Phase
-	Parent    core.TicketRef
-	ParentURL string
+	Key     string // the instance key, e.g. "PROC19/ggus:1000"
+	ID      string // the procedure's id, e.g. "PROC19"
+	Title   string // the procedure's title
+	Product string
+	Phase   core.Phase
+	// CompletedAt is when a completed procedure finished.
+	CompletedAt time.Time
+	Parent      core.TicketRef
+	ParentURL   string
 	// Role of the recipient on this procedure's task force, if known.
 	Role string
 	// Complete counts the steps done or not applicable, of Total; Done and
@@ -169,9 +171,32 @@ func Open(p core.Phase) bool {
 	return p == core.PhaseRunning || p == core.PhaseAwaitingApproval
 }
 
+// completedAt is when the request completed: when its last step was done.
+func completedAt(inst core.Instance) time.Time {
+	var last time.Time
+	for _, st := range inst.Steps {
+		if st.DoneAt.After(last) {
+			last = st.DoneAt
+		}
+	}
+	return last
+}
+
+// inDigest reports whether the request belongs in a digest made at now:
+// open, or completed in the seven days before (the task force hears once
+// that its integration is done).
+func inDigest(inst core.Instance, now time.Time) bool {
+	if Open(inst.Phase) {
+		return true
+	}
+	at := completedAt(inst)
+	return inst.Phase == core.PhaseCompleted && at.After(now.Add(-Week)) && !at.After(now)
+}
+
 // Build makes one Digest per recipient: the configured defaults (e.g. EGI
 // Operations) receive every open procedure, each task force member the open
-// procedures whose task force they are on. Recipients are matched by email,
+// procedures whose task force they are on. A procedure completed in the
+// seven days before now is in the digest once more, as completed. Recipients are matched by email,
 // case-insensitively, and sorted by it; a recipient without an open
 // procedure gets no digest. Instances whose procedure is not in procs
 // (matched by id, case-insensitively) are left out, since their steps
@@ -206,7 +231,7 @@ func Build(procs map[string]*procedure.Procedure, insts []core.Instance, default
 		add(m)
 	}
 	for _, inst := range insts {
-		if !Open(inst.Phase) {
+		if !inDigest(inst, now) {
 			continue
 		}
 		p := lookup(procs, inst.Procedure)
@@ -266,7 +291,8 @@ func build(p *procedure.Procedure, inst core.Instance, now time.Time) Procedure 
 	sum := core.Summarize(p, inst)
 	v := Procedure{
 		Key: inst.Key, ID: p.ID, Title: p.Title, Product: product(inst), Phase: inst.Phase,
-		Parent: inst.Parent, ParentURL: inst.ParentURL,
+		CompletedAt: completedAt(inst),
+		Parent:      inst.Parent, ParentURL: inst.ParentURL,
 		Done: sum.Done, Skipped: sum.Skipped, Complete: sum.Done + sum.Skipped, Total: sum.Total,
 	}
 	for _, a := range sum.Areas {

@@ -242,6 +242,12 @@ func TestBuildMembership(t *testing.T) {
 	f := request(p, "6", "F", core.PhaseRunning)
 	f.Procedure = "PROC99" // not loaded
 	f.TaskForce = []core.Member{{Email: "tp@f.example"}}
+	recent := request(p, "8", "Recent", core.PhaseCompleted)
+	recent.TaskForce = []core.Member{{Email: "tp@recent.example"}}
+	recent.Steps["announcement"] = core.StepState{Status: core.StepDone, DoneAt: now.AddDate(0, 0, -2)}
+	old := request(p, "9", "Old", core.PhaseCompleted)
+	old.TaskForce = []core.Member{{Email: "tp@old.example"}}
+	old.Steps["announcement"] = core.StepState{Status: core.StepDone, DoneAt: now.AddDate(0, 0, -10)}
 	lower := request(p, "7", "G", core.PhaseRunning)
 	lower.Procedure = "proc19" // matched case-insensitively
 	all := []core.Instance{a, b, c, d, e, f, lower}
@@ -265,6 +271,8 @@ func TestBuildMembership(t *testing.T) {
 		{"completed, rejected and incomplete procedures are left out", []core.Instance{c, d, e}, []core.Member{{Email: "ops@egi.example"}},
 			map[string][]string{}},
 		{"nothing open: no digest", nil, []core.Member{{Email: "ops@egi.example"}}, map[string][]string{}},
+		{"a procedure completed this week is in the digest once more; one completed before is not",
+			[]core.Instance{recent, old}, nil, map[string][]string{"tp@recent.example": {"Recent"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,11 +1,54 @@
 package intake
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 )
+
+// corpusDir holds the malformed and hostile requests of the corpus test
+// (see its README.md); every case's subject and body seed the fuzz targets.
+const corpusDir = "../../testdata/requests"
+
+// corpusSeeds returns the subjects and bodies of the corpus's cases.
+func corpusSeeds(f *testing.F) (subjects, bodies []string) {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join(corpusDir, "*.txt"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no corpus under %s: %v", corpusDir, err)
+	}
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		head, body, ok := bytes.Cut(raw, []byte("\n---\n"))
+		if !ok {
+			f.Fatalf("%s: no line --- after the header", name)
+		}
+		subject := ""
+		for _, line := range strings.Split(string(head), "\n") {
+			if v, ok := strings.CutPrefix(line, "subject: "); ok {
+				subject = v
+			} else if v, ok := strings.CutPrefix(line, "subject-quoted: "); ok {
+				if subject, err = strconv.Unquote(v); err != nil {
+					f.Fatalf("%s: subject-quoted: %v", name, err)
+				}
+			}
+		}
+		if subject == "" {
+			f.Fatalf("%s: no subject", name)
+		}
+		subjects = append(subjects, subject)
+		bodies = append(bodies, string(body))
+	}
+	return subjects, bodies
+}
 
 func FuzzMatchSubject(f *testing.F) {
 	for _, s := range []string{
@@ -19,6 +62,10 @@ func FuzzMatchSubject(f *testing.F) {
 		"Request for integration of \xff\x00 to EGI Production Infrastructure (PROC19)",
 		"",
 	} {
+		f.Add(s)
+	}
+	subjects, _ := corpusSeeds(f)
+	for _, s := range subjects {
 		f.Add(s)
 	}
 	m, err := NewSubjectMatcher(proc19Subject)
@@ -64,6 +111,10 @@ func FuzzParseRequest(f *testing.F) {
 		"motivation: " + strings.Repeat("é ", 1500),
 	} {
 		f.Add(s)
+	}
+	_, bodies := corpusSeeds(f)
+	for _, b := range bodies {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		p := ParseRequest(proc19Fields, body)

@@ -39,7 +39,15 @@ const (
 	msgMissing      = "missing"
 	msgMissingName  = "missing name"
 	msgMissingEmail = "missing email address"
+	msgInvalidEmail = "not a valid email address"
+	msgNotAChoice   = "not one of"
 )
+
+// Malformed reports whether the problem is a value given but not accepted
+// (as opposed to a value missing).
+func (p Problem) Malformed() bool {
+	return p.Message != msgMissing && p.Message != msgMissingName && p.Message != msgMissingEmail
+}
 
 // ParseRequest reads the prerequisite data of a request from an article
 // body and reports what is missing or malformed.
@@ -58,7 +66,10 @@ const (
 // ("--") or a closing line such as "Best regards". Several fields on one line,
 // as in "Prerequisite data: * name of Technology Product: Foo * motivation:
 // bar", are split at " * " where a label follows. Quoted lines are ignored.
-// When a label appears twice, its last non-empty value counts.
+// When a label appears twice, its last non-empty value counts. A label line
+// whose value is one of procbot's own problem messages ("missing", "not a
+// valid email address: ...") is procbot's missing-data note pasted back: it
+// and the help lines after it are skipped.
 //
 // The problems are those Validate finds in Data, except that a choice
 // matching none of the field's choices is reported as such rather than as
@@ -118,7 +129,7 @@ func validate(fields []procedure.Field, data map[string]string, rejected map[str
 				add(msgMissingEmail)
 			}
 			if hasEmail && !validEmail(email) {
-				add(fmt.Sprintf("not a valid email address: %q", clip(email, 100)))
+				add(fmt.Sprintf("%s: %q", msgInvalidEmail, clip(email, 100)))
 			}
 		case procedure.FormatEmail:
 			v := data[f.Key]
@@ -128,7 +139,7 @@ func validate(fields []procedure.Field, data map[string]string, rejected map[str
 					add(msgMissing)
 				}
 			case !validEmail(v):
-				add(fmt.Sprintf("not a valid email address: %q", clip(v, 100)))
+				add(fmt.Sprintf("%s: %q", msgInvalidEmail, clip(v, 100)))
 			}
 		case procedure.FormatChoice:
 			v := data[f.Key]
@@ -142,7 +153,7 @@ func validate(fields []procedure.Field, data map[string]string, rejected map[str
 				}
 			default:
 				if _, ok := canonicalChoice(f, v); !ok {
-					add(fmt.Sprintf("not one of %s: %q", strings.Join(f.Choices, ", "), clip(v, 100)))
+					add(fmt.Sprintf("%s %s: %q", msgNotAChoice, strings.Join(f.Choices, ", "), clip(v, 100)))
 				}
 			}
 		default:

@@ -131,6 +131,11 @@ func scanFields(idx *labelIndex, body string) map[string]string {
 		for i, seg := range splitBullets(line) {
 			if key, v, ok := labelLine(idx, seg); ok {
 				flush()
+				if isProblemEcho(v) {
+					// procbot's own missing-data note, pasted back: its
+					// "label: missing" lines and their help are not data.
+					continue
+				}
 				cur = key
 				appendVal(v)
 				continue
@@ -290,4 +295,15 @@ func isReplyHeader(line string) bool {
 		return true
 	}
 	return false
+}
+
+// isProblemEcho reports whether the value on a label line is one of the
+// problem messages procbot writes in its missing-data note ("missing",
+// "not a valid email address: ...", "not one of ...") rather than a value.
+func isProblemEcho(v string) bool {
+	switch v {
+	case msgMissing, msgMissingName, msgMissingEmail:
+		return true
+	}
+	return strings.HasPrefix(v, msgInvalidEmail+": ") || strings.HasPrefix(v, msgNotAChoice+" ")
 }

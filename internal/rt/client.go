@@ -443,6 +443,7 @@ type wireTicket struct {
 	Subject     string      `json:"Subject"`
 	Status      string      `json:"Status"`
 	Queue       objRef      `json:"Queue"`
+	Creator     objRef      `json:"Creator"`
 	Created     rtTime      `json:"Created"`
 	LastUpdated rtTime      `json:"LastUpdated"`
 	Hyperlinks  []hyperlink `json:"_hyperlinks"`

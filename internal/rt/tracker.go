@@ -68,7 +68,7 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 	// or skip tickets.
 	q.Set("orderby", "id")
 	q.Set("order", "ASC")
-	q.Set("fields", "Subject,Status,Queue,Created,LastUpdated")
+	q.Set("fields", "Subject,Status,Queue,Creator,Created,LastUpdated")
 	q.Set("fields[Queue]", "Name")
 	op := fmt.Sprintf("search tickets changed since %s", since.UTC().Format(time.RFC3339))
 
@@ -116,6 +116,7 @@ func (c *Client) toTicket(ctx context.Context, w wireTicket) (core.Ticket, error
 		Title:     w.Subject,
 		Queue:     qname,
 		State:     w.Status,
+		Creator:   string(w.Creator.ID),
 		CreatedAt: time.Time(w.Created),
 		UpdatedAt: time.Time(w.LastUpdated),
 		URL:       c.web + "/Ticket/Display.html?id=" + id,

@@ -172,6 +172,14 @@ func (s *suite) create(t *testing.T) {
 				tk, s.Tracker.Name(), title, q)
 		}
 		got := s.get(t, tk.Ref.ID)
+		if got.Creator != s.Author {
+			t.Errorf("creator %q, want %q (procbot adopts only the children it opened)", got.Creator, s.Author)
+		}
+		for _, c := range changedTitles(t, s.ctx(t), s.Tracker, title, time.Time{}) {
+			if c.Creator != s.Author {
+				t.Errorf("creator in a search %q, want %q", c.Creator, s.Author)
+			}
+		}
 		if got.Ref.ID != tk.Ref.ID || got.Ref.Number != tk.Ref.Number || got.Title != title || got.Queue != q ||
 			got.State != tk.State || !got.CreatedAt.Equal(tk.CreatedAt) {
 			t.Errorf("read back\n got %+v\nwant %+v", got, tk)

@@ -82,6 +82,7 @@ type apiTicket struct {
 	Group     flexName   `json:"group"`
 	StateID   flexInt    `json:"state_id"`
 	State     flexName   `json:"state"`
+	CreatedBy flexName   `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }

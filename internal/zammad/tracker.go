@@ -27,6 +27,7 @@ func (c *Client) toCore(t apiTicket, tags []string) core.Ticket {
 		Title:     t.Title,
 		Queue:     string(t.Group),
 		State:     string(t.State),
+		Creator:   string(t.CreatedBy),
 		Tags:      tags,
 		CreatedAt: t.CreatedAt,
 		UpdatedAt: t.UpdatedAt,
