@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/procbot/procbot/internal/mail/smtptest"
 )
 
 func TestValidate(t *testing.T) {
@@ -87,5 +90,32 @@ func TestDigestOfTheDemo(t *testing.T) {
 	}
 	if code := Main([]string{"digest"}, &out, &errOut); code == 0 {
 		t.Errorf("digest without --dry-run or --send-now succeeded")
+	}
+}
+
+// TestDigestSendNow delivers the demo's digest through a real SMTP server
+// on loopback.
+func TestDigestSendNow(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"demo", "--db", db}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, errOut.String())
+	}
+	srv := smtptest.Start(t, smtptest.Options{})
+	t.Setenv("PROCBOT_DB_PATH", db)
+	t.Setenv("PROCBOT_SMTP_HOST", srv.Host)
+	t.Setenv("PROCBOT_SMTP_PORT", strconv.Itoa(srv.Port))
+	t.Setenv("PROCBOT_SMTP_TLS", "none")
+	t.Setenv("PROCBOT_SMTP_FROM", "procbot <procbot@egi.example>")
+	out.Reset()
+	if code := Main([]string{"digest", "--send-now"}, &out, &errOut); code != 0 {
+		t.Fatalf("digest --send-now exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "jane.doe@foostack.example" || !strings.Contains(out.String(), "1 sent") {
+		t.Errorf("deliveries %+v; output %s", msgs, out.String())
+	}
+	if !bytes.Contains(msgs[0].Data, []byte("multipart/alternative")) {
+		t.Errorf("the digest is not text and HTML:\n%s", msgs[0].Data)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/rt/rtsim"
 )
 
@@ -389,5 +390,38 @@ func TestDuplicateRequest(t *testing.T) {
 	}
 	if orig := w.instance(t, first); orig.Phase != core.PhaseAwaitingApproval {
 		t.Errorf("the first request is %s", orig.Phase)
+	}
+}
+
+// TestAnnouncementMailedAtCompletion: a whole procedure with an SMTP
+// server configured mails the announcement once to the configured
+// addresses when the procedure completes.
+func TestAnnouncementMailedAtCompletion(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	w := newWorld(t, func(c *config.Config) {
+		c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS, c.SMTP.From = srv.Host, srv.Port, "none", "procbot <procbot@egi.example>"
+		c.AnnounceTo = []string{"omb@egi.example", "Broadcast <broadcast@egi.example>"}
+	})
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	inst := w.instance(t, parent)
+	for i := 0; i < 12 && inst.Pending(); i++ {
+		w.closeOpen(t, inst, closed)
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if inst.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s", inst.Phase)
+	}
+	w.cycle(t)
+	msgs := srv.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 2 {
+		t.Fatalf("%d announcement mails, want 1 to both addresses: %+v", len(msgs), msgs)
+	}
+	if !bytes.Contains(msgs[0].Data, []byte("FooStack")) {
+		t.Errorf("the announcement mail does not name the product:\n%s", msgs[0].Data)
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "mailed the announcement to omb@egi.example, broadcast@egi.example") {
+		t.Errorf("the audit log does not record the mail")
 	}
 }

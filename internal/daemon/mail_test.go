@@ -208,3 +208,58 @@ func TestAnnouncementMailedOnce(t *testing.T) {
 		t.Errorf("announcement deliveries %v, want one each", got)
 	}
 }
+
+// TestRunSendsAMissedRunOnceAtStart: procbot comes back after three missed
+// Mondays and sends one digest per recipient at start, then waits.
+func TestRunSendsAMissedRunOnceAtStart(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+	defer db.Close()
+	srv := smtptest.Start(t, smtptest.Options{})
+	var logs syncBuffer
+	m := mailRoom(t, db, srv, &bytes.Buffer{}, "jane@foo.example", "ops@egi.example")
+	m.Log = zerolog.New(&logs)
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, amsterdam)
+	m.Now = func() time.Time { return now }
+	if err := db.PutMailRecord("digest-last-run", core.MailRecord{State: core.MailSent, At: time.Date(2026, 11, 2, 8, 0, 0, 0, amsterdam)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	for i := 0; i < 500 && len(srv.Messages()) < 2; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := recipients(srv); got["jane@foo.example"] != 1 || got["ops@egi.example"] != 1 || len(srv.Messages()) != 2 {
+		t.Errorf("deliveries %v, want one digest each", got)
+	}
+	if _, due, _ := m.Due(now); due {
+		t.Errorf("the missed run is still due")
+	}
+}
+
+// TestFirstStartSendsNothing: on a new database nothing was missed; the
+// first digest goes out at the next scheduled time.
+func TestFirstStartSendsNothing(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+	defer db.Close()
+	srv := smtptest.Start(t, smtptest.Options{})
+	m := mailRoom(t, db, srv, &bytes.Buffer{}, "jane@foo.example")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	for i := 0; i < 100; i++ {
+		if _, ok, _ := db.MailRecord("digest-last-run"); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d digests sent at first start", n)
+	}
+}
