@@ -163,6 +163,10 @@ func (in Instance) clone() Instance {
 	return out
 }
 
+// Equal reports whether two records hold the same, apart from the time of
+// their last change.
+func (in Instance) Equal(other Instance) bool { return in.equal(other) }
+
 // Clone returns a deep copy of the instance.
 func (in Instance) Clone() Instance { return in.clone() }
 

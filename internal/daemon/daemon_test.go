@@ -28,12 +28,12 @@ type world struct {
 	what []string // audit entries, as written
 }
 
-func newWorld(t *testing.T, change func(*config.Config)) *world {
+func newWorld(t testing.TB, change func(*config.Config)) *world {
 	t.Helper()
 	return newWorldAt(t, change, nil)
 }
 
-func newWorldAt(t *testing.T, change func(*config.Config), now func() time.Time) *world {
+func newWorldAt(t testing.TB, change func(*config.Config), now func() time.Time) *world {
 	t.Helper()
 	env, err := demo.NewEnv("")
 	if err != nil {

@@ -23,8 +23,12 @@ import (
 // Side effects on a tracker that failed this cycle wait for the next one:
 // procbot does not spend the cycle waiting on a tracker that is down.
 func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, notes ...core.AuditEntry) error {
-	if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
-		return err
+	// A request nothing happened to is not written again: a quiet cycle
+	// costs the store nothing.
+	if len(notes) > 0 || before.Key == "" || !inst.Equal(before) {
+		if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
+			return err
+		}
 	}
 	d.crash(CrashAfterIntent)
 	var errs []error
