@@ -77,22 +77,33 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runDaemon(stderr io.Writer) error {
+// start reads the settings and wires procbot, with a context that ends on
+// SIGTERM or SIGINT. The caller closes the app and calls stop.
+func start(stderr io.Writer) (ctx context.Context, stop func(), a *app.App, err error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	log, err := app.Logger(cfg, stderr)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	a, err := app.New(ctx, cfg, log, app.Options{})
+	ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	if a, err = app.New(ctx, cfg, log, app.Options{}); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, stop, a, nil
+}
+
+func runDaemon(stderr io.Writer) error {
+	ctx, stop, a, err := start(stderr)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	defer a.Close()
+	cfg, log := a.Config, a.Log
 	log.Info().Str("db", cfg.DBPath).Dur("poll_interval", cfg.PollInterval).Bool("dry_run", cfg.DryRun).Msg("procbot started")
 	var mailDone sync.WaitGroup
 	if !cfg.DryRun {
@@ -111,20 +122,11 @@ func runDaemon(stderr io.Writer) error {
 }
 
 func rebuild(stderr io.Writer) error {
-	cfg, err := config.Load()
+	ctx, stop, a, err := start(stderr)
 	if err != nil {
 		return err
 	}
-	log, err := app.Logger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := app.New(ctx, cfg, log, app.Options{})
-	if err != nil {
-		return err
-	}
 	defer a.Close()
 	if err := a.Daemon.Rebuild(ctx); err != nil {
 		return err
@@ -139,7 +141,7 @@ func rebuild(stderr io.Writer) error {
 			open++
 		}
 	}
-	log.Info().Int("requests", len(insts)).Int("open", open).Msg("rebuilt from the trackers")
+	a.Log.Info().Int("requests", len(insts)).Int("open", open).Msg("rebuilt from the trackers")
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/retry"
 )
 
 // Config configures a Client.
@@ -139,69 +140,15 @@ func New(cfg Config) (*Client, error) {
 		SetRetryWaitTime(cfg.RetryWait).
 		SetRetryMaxWaitTime(cfg.RetryMaxWait).
 		AddRetryCondition(func(*resty.Response, error) bool { return false }).
-		SetRetryAfter(c.retryAfter)
+		SetRetryAfter(retry.After(c.maxWait, func(d time.Duration) {
+			if c.onWait != nil {
+				c.onWait(d)
+			}
+		}))
 	// resty logs request failures (with the URL) by default; procbot logs
 	// the errors this package returns instead.
 	c.http.SetLogger(quietLogger{})
 	return c, nil
-}
-
-// retryable says whether a failed read is worth another try: transport
-// errors (refused or reset connections, timeouts) and answers that say the
-// server or a proxy in front of it is overloaded or restarting.
-func retryable(r *resty.Response, err error) bool {
-	if r != nil && r.Request != nil {
-		if ctx := r.Request.Context(); ctx != nil && ctx.Err() != nil {
-			return false // procbot is stopping or the cycle ran out of time
-		}
-	}
-	if err != nil {
-		return true
-	}
-	if r == nil {
-		return false
-	}
-	switch r.StatusCode() {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// retryAfter honours a Retry-After on 429 and 503, in seconds or as an HTTP
-// date, capped at the maximum wait. Zero lets resty use its jittered
-// back-off.
-func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	d := retryAfterHeader(r, time.Now())
-	if d <= 0 {
-		return 0, nil
-	}
-	if d > c.maxWait {
-		d = c.maxWait
-	}
-	if c.onWait != nil {
-		c.onWait(d)
-	}
-	return d, nil
-}
-
-// retryAfterHeader reads the Retry-After of a 429 or 503 answer.
-func retryAfterHeader(r *resty.Response, now time.Time) time.Duration {
-	if r == nil || (r.StatusCode() != http.StatusTooManyRequests && r.StatusCode() != http.StatusServiceUnavailable) {
-		return 0
-	}
-	v := strings.TrimSpace(r.Header().Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 type quietLogger struct{}
@@ -321,7 +268,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body, out any, read bool) error {
 	req := c.http.R().SetContext(ctx)
 	if read {
-		req.AddRetryCondition(retryable)
+		req.AddRetryCondition(retry.Retryable)
 	}
 	if query != nil {
 		req.SetQueryParamsFromValues(query)
