@@ -160,7 +160,9 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		if err != nil {
 			return inst, err
 		}
-		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body, Tags: []string{"procbot", strings.ToLower(p.ID)}}
+		// No tags: GGUS may refuse tags it does not know yet (Zammad's
+		// tag_new setting), and the marker in the title does their job.
+		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body}
 		if inst.Parent.Tracker == route.Tracker {
 			nt.Parent = inst.Parent
 		} else {
