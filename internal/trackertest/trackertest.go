@@ -98,6 +98,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("changed pages past one page", s.paging)
 	t.Run("public and internal notes read back", s.notes)
 	t.Run("articles in order with authors", s.history)
+	t.Run("a long note reads back with the same text", s.longNote)
 	t.Run("link a child to a parent", s.link)
 	t.Run("create a child of a missing parent", s.missingParent)
 	t.Run("relate two tickets", s.relate)
@@ -403,6 +404,32 @@ func (s *suite) relate(t *testing.T) {
 	if err := s.seen(s.Tracker.Relate(ctx, a.Ref, missing)); err == nil {
 		t.Errorf("relating to a missing ticket succeeded")
 	}
+}
+
+// longNote: procbot recognises a note an earlier attempt posted by its
+// text, compared with whitespace folded; the tracker must give the text
+// back as it was posted, apart from whitespace.
+func (s *suite) longNote(t *testing.T) {
+	ctx := s.ctx(t)
+	tk := s.newTicket(t, s.Queue, "trackertest long note "+Unique())
+	body := "PROC19 progress for FooStack: 9 done, 1 not applicable, 3 open, 22 waiting, of 35 steps.\n\n" +
+		"Open:\n  3b    ggus #10220  ARGO team with EGI Operations: Check the probe, verify its results and add it…\n" +
+		"  7c    rt #7        EGI Software Provisioning Team: “quotes”, <angle brackets> & ampersands, Jürgen\n\n" +
+		strings.Repeat("a long line without breaks ", 40) + "\n\nClose a child ticket when its action is done; write \"/na <reason>\" on it first.\n"
+	if err := s.Tracker.AddNote(ctx, tk.Ref.ID, body, true); err != nil {
+		t.Fatal(err)
+	}
+	arts, err := s.Tracker.Articles(ctx, tk.Ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fold := func(x string) string { return strings.Join(strings.Fields(x), " ") }
+	for _, a := range arts {
+		if fold(a.Body) == fold(body) {
+			return
+		}
+	}
+	t.Errorf("the note did not read back with the same text; articles: %q", arts)
 }
 
 func (s *suite) link(t *testing.T) {
