@@ -429,7 +429,7 @@ func (s *suite) longNote(t *testing.T) {
 			return
 		}
 	}
-	t.Errorf("the note did not read back with the same text; articles: %q", arts)
+	t.Errorf("the note did not read back with the same text; articles: %+v", arts)
 }
 
 func (s *suite) link(t *testing.T) {
