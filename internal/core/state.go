@@ -217,16 +217,6 @@ func copyMap(m map[string]string) map[string]string {
 // it is not finished, or side effects are waiting in its outbox.
 func (in Instance) Pending() bool { return !in.Phase.Finished() || len(in.Outbox) > 0 }
 
-// StepFor returns the step whose child is the given ticket.
-func (in Instance) StepFor(ref TicketRef) (string, bool) {
-	for id, st := range in.Steps {
-		if !st.Child.IsZero() && st.Child.Key() == ref.Key() {
-			return id, true
-		}
-	}
-	return "", false
-}
-
 // Mail states recorded before and after sending. A mail recorded as
 // sending was handed to the SMTP server, or procbot stopped while it was:
 // it is never sent again, so a crash cannot make it arrive twice.

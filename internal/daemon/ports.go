@@ -48,8 +48,6 @@ type Store interface {
 	Instances() ([]core.Instance, error)
 	// Instance returns the request with the given key; ok is false if none.
 	Instance(key string) (inst core.Instance, ok bool, err error)
-	// PutInstance records the request, replacing what was there.
-	PutInstance(inst core.Instance) error
 	// PutInstanceAudit records the request and audit entries in one
 	// transaction, so a recorded action and its audit line never disagree.
 	PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error
@@ -57,9 +55,4 @@ type Store interface {
 	Cursor(tracker string) (time.Time, error)
 	// SetCursor records the poll cursor of a tracker.
 	SetCursor(tracker string, t time.Time) error
-	// Audit appends an entry to the audit log.
-	Audit(e core.AuditEntry) error
-	// AuditLog returns the audit entries of one request in the order written;
-	// an empty key returns every entry.
-	AuditLog(instance string) ([]core.AuditEntry, error)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/render"
 )
 
 // Renderer turns digests and completed procedures into email texts, from
@@ -68,7 +69,7 @@ func (r *Renderer) Digest(d Digest) (subject, text, html string, err error) {
 	if err := r.html.ExecuteTemplate(&b, "digest.html.tmpl", d); err != nil {
 		return "", "", "", fmt.Errorf("digest: render digest.html.tmpl for %s: %w", d.To.Email, err)
 	}
-	return clip(maxSubject, oneline(subject)), text, strings.TrimSpace(b.String()) + "\n", nil
+	return render.Clip(maxSubject, render.Oneline(subject)), text, strings.TrimSpace(b.String()) + "\n", nil
 }
 
 // AnnouncementData is what the announcement templates see.
@@ -95,7 +96,7 @@ func (r *Renderer) Announcement(p *procedure.Procedure, inst core.Instance) (sub
 	if text, err = r.execText("announcement.txt.tmpl", d); err != nil {
 		return "", "", err
 	}
-	return clip(maxSubject, oneline(subject)), text, nil
+	return render.Clip(maxSubject, render.Oneline(subject)), text, nil
 }
 
 func (r *Renderer) execText(name string, data any) (string, error) {
@@ -107,8 +108,8 @@ func (r *Renderer) execText(name string, data any) (string, error) {
 }
 
 var funcs = texttemplate.FuncMap{
-	"oneline": oneline,
-	"clip":    clip,
+	"oneline": render.Oneline,
+	"clip":    render.Clip,
 	"join":    strings.Join,
 	"upper":   strings.ToUpper,
 	"pad": func(n int, s string) string {
@@ -242,16 +243,4 @@ func wrapTokens(width int, indent string, tokens []string, sep string) string {
 		n += l
 	}
 	return b.String()
-}
-
-// oneline folds text onto one line.
-func oneline(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// clip shortens s to at most n characters, ending with "…" when cut.
-func clip(n int, s string) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-1])) + "…"
 }

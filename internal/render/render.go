@@ -102,7 +102,7 @@ func (r *Renderer) ChildTitle(p *procedure.Procedure, inst core.Instance, stepID
 	if err != nil {
 		return "", err
 	}
-	return clip(maxTitle, oneline(s)), nil
+	return Clip(maxTitle, Oneline(s)), nil
 }
 
 // ChildBody is the first article of a step's child ticket.
@@ -118,8 +118,8 @@ func (r *Renderer) Note(p *procedure.Procedure, inst core.Instance, a core.Actio
 }
 
 var funcs = template.FuncMap{
-	"oneline": oneline,
-	"clip":    clip,
+	"oneline": Oneline,
+	"clip":    Clip,
 	"join":    strings.Join,
 	"pad": func(n int, s string) string {
 		if c := utf8.RuneCountInString(s); c < n {
@@ -175,11 +175,11 @@ var funcs = template.FuncMap{
 	},
 }
 
-// oneline folds text onto one line.
-func oneline(s string) string { return strings.Join(strings.Fields(s), " ") }
+// Oneline folds text onto one line.
+func Oneline(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// clip shortens s to at most n characters, ending with "…" when cut.
-func clip(n int, s string) string {
+// Clip shortens s to at most n characters, ending with "…" when cut.
+func Clip(n int, s string) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
