@@ -23,8 +23,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -98,18 +100,33 @@ func Open(path string, opts Options) (*DB, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("bolt: open database %s: %s is not a directory", path, dir)
 	}
-	if opts.ReadOnly {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("bolt: open database %s read-only: file does not exist", path)
+	switch _, err := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist) && opts.ReadOnly:
+		return nil, fmt.Errorf("bolt: open database %s read-only: file does not exist", path)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := create(path, timeout); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("bolt: open database %s: %w", path, err)
+	default:
+		if err := checkFile(path); err != nil {
+			return nil, err
 		}
 	}
 
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
-	if errors.Is(err, berrors.ErrTimeout) {
+	bdb, err := openMapped(path, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, newLockedError(path, timeout)
-	}
-	if err != nil {
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, newDamagedError(path, err.Error())
+	case err != nil:
 		return nil, fmt.Errorf("bolt: open database %s: %w", path, err)
+	}
+	if err := checkOpen(bdb, path); err != nil {
+		_ = bdb.Close()
+		return nil, err
 	}
 	d := &DB{db: bdb, path: path, readOnly: opts.ReadOnly}
 	if !opts.ReadOnly {
@@ -123,6 +140,59 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// create makes a new, empty database at path. bbolt writes a new file's
+// first pages only after creating it, so a crash in between would leave an
+// empty file; procbot builds the database under another name and links it
+// into place whole. An empty file at path is therefore never procbot's
+// doing, and Open refuses it as damaged rather than start afresh on it.
+func create(path string, timeout time.Duration) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("bolt: create database %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bolt: create database %s: %w", path, err)
+	}
+	bdb, err := bbolt.Open(tmp, 0o600, &bbolt.Options{Timeout: timeout})
+	if err != nil {
+		return fmt.Errorf("bolt: create database %s: %w", path, err)
+	}
+	if err := bdb.Close(); err != nil {
+		return fmt.Errorf("bolt: create database %s: %w", path, err)
+	}
+	// Link, unlike rename, never replaces a file: of two procbots creating
+	// the database at once, one links it and the other opens that one.
+	err = os.Link(tmp, path)
+	switch {
+	case err == nil, errors.Is(err, fs.ErrExist):
+		return nil
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP), errors.Is(err, syscall.EXDEV):
+		// A file system without hard links.
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("bolt: create database %s: %w", path, err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("bolt: create database %s: %w", path, err)
+	}
+}
+
+// openMapped opens the database with bbolt. bbolt reads through a memory
+// map and panics on pages it cannot make sense of; a file that passed
+// checkFile has every page, and a fault or panic that still happens here is
+// reported as damage, not a crash.
+func openMapped(path string, opts *bbolt.Options) (db *bbolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, newDamagedError(path, fmt.Sprintf("bbolt failed to read it: %v", r))
+		}
+	}()
+	return bbolt.Open(path, 0o600, opts)
 }
 
 // init checks the schema version and, when writable, creates the buckets.
