@@ -116,9 +116,11 @@ func TestDamagedDatabase(t *testing.T) {
 			opens: true,
 		},
 		{
-			name:   "truncated to a third",
-			damage: func(t *testing.T, path string) { truncateTo(t, path, func(n int64) int64 { return n / 3 / page * page }) },
-			want:   []string{"bytes, its pages claim"},
+			name: "truncated to a third",
+			damage: func(t *testing.T, path string) {
+				truncateTo(t, path, func(n int64) int64 { return n / 3 / page * page })
+			},
+			want: []string{"bytes, its pages claim"},
 		},
 		{
 			name: "the last page cut off",
@@ -126,7 +128,7 @@ func TestDamagedDatabase(t *testing.T) {
 				claim := claimed(t, path)
 				truncateTo(t, path, func(int64) int64 { return claim - page })
 			},
-			want:   []string{"bytes, its pages claim"},
+			want: []string{"bytes, its pages claim"},
 		},
 		{
 			name:   "truncated to one page",
