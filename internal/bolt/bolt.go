@@ -268,31 +268,61 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// Instances returns every recorded request, in key order.
-func (d *DB) Instances() ([]core.Instance, error) {
-	var out []core.Instance
-	err := d.db.View(func(tx *bbolt.Tx) error {
+// Records returns every recorded request that decodes, in key order, and
+// apart from them the records that do not, each with its key and why. One
+// damaged record does not hide the others.
+func (d *DB) Records() (insts []core.Instance, bad []core.BadRecord, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketInstances)
 		if b == nil {
 			return nil
 		}
-		out = make([]core.Instance, 0, b.Stats().KeyN)
+		insts = make([]core.Instance, 0, b.Stats().KeyN)
 		return b.ForEach(func(k, v []byte) error {
-			var inst core.Instance
-			if err := json.Unmarshal(v, &inst); err != nil {
-				return fmt.Errorf("decode %q: %w", k, err)
+			inst, err := decodeInstance(k, v)
+			if err != nil {
+				bad = append(bad, core.BadRecord{Key: string(k), Err: err})
+				return nil
 			}
-			out = append(out, inst)
+			insts = append(insts, inst)
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bolt: list instances: %w", err)
+		return nil, nil, fmt.Errorf("bolt: list instances: %w", err)
 	}
-	return out, nil
+	return insts, bad, nil
 }
 
-// Instance returns the request with the given key; ok is false if none.
+// Instances returns every recorded request that decodes, in key order;
+// BadRecords lists those that do not.
+func (d *DB) Instances() ([]core.Instance, error) {
+	insts, _, err := d.Records()
+	return insts, err
+}
+
+// BadRecords lists the recorded requests that do not decode.
+func (d *DB) BadRecords() ([]core.BadRecord, error) {
+	_, bad, err := d.Records()
+	return bad, err
+}
+
+// decodeInstance decodes the record stored under key. A record that names
+// another key than its own is not to be trusted either: the store always
+// writes a request under its key.
+func decodeInstance(key, v []byte) (core.Instance, error) {
+	var inst core.Instance
+	if err := json.Unmarshal(v, &inst); err != nil {
+		return core.Instance{}, err
+	}
+	if inst.Key != string(key) {
+		return core.Instance{}, fmt.Errorf("the record names %q", inst.Key)
+	}
+	return inst, nil
+}
+
+// Instance returns the request with the given key; ok is false if none. A
+// record that does not decode is an error.
 func (d *DB) Instance(key string) (inst core.Instance, ok bool, err error) {
 	err = d.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketInstances)
@@ -303,8 +333,9 @@ func (d *DB) Instance(key string) (inst core.Instance, ok bool, err error) {
 		if v == nil {
 			return nil
 		}
-		ok = true
-		return json.Unmarshal(v, &inst)
+		inst, err = decodeInstance([]byte(key), v)
+		ok = err == nil
+		return err
 	})
 	if err != nil {
 		return core.Instance{}, false, fmt.Errorf("bolt: get instance %q: %w", key, err)

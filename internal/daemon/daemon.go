@@ -70,6 +70,8 @@ type Daemon struct {
 	subjects map[string]*intake.SubjectMatcher
 	mu       sync.Mutex
 	failures map[string]int // consecutive failed cycles per tracker
+	// badLogged holds the records logged as set aside, with why.
+	badLogged map[string]string
 }
 
 // New checks the configuration and returns a daemon.
@@ -81,7 +83,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Now = time.Now
 	}
 	d := &Daemon{cfg: cfg, trackers: map[string]Tracker{}, procs: map[string]*procedure.Procedure{},
-		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}}
+		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}, badLogged: map[string]string{}}
 	for _, t := range cfg.Trackers {
 		d.trackers[t.Name()] = t
 	}
@@ -154,7 +156,7 @@ func (d *Daemon) Rebuild(ctx context.Context) error {
 
 // Cycle polls every tracker once and acts on what changed.
 func (d *Daemon) Cycle(ctx context.Context) error {
-	all, err := d.cfg.Store.Instances()
+	all, bad, err := d.cfg.Store.Records()
 	if err != nil {
 		return fmt.Errorf("read recorded requests: %w", err)
 	}
@@ -162,6 +164,12 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 	parents := map[string][]string{}   // ticket key -> instance keys
 	children := map[string][2]string{} // ticket key -> instance key, step
 	items := map[string]*work{}
+	for _, b := range bad {
+		// Its request is left alone: known, so that it is not taken
+		// for a new one, and no work, so nothing is done for it.
+		known[b.Key] = true
+		d.setAside(b)
+	}
 	for _, inst := range all {
 		known[inst.Key] = true
 		parents[inst.Parent.Key()] = append(parents[inst.Parent.Key()], inst.Key)
@@ -228,6 +236,19 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// setAside logs a record that does not decode, once per record and reason.
+func (d *Daemon) setAside(b core.BadRecord) {
+	d.mu.Lock()
+	logged := d.badLogged[b.Key] == b.Err.Error()
+	d.badLogged[b.Key] = b.Err.Error()
+	d.mu.Unlock()
+	if !logged {
+		d.cfg.Log.Error().Str("instance", b.Key).AnErr("decode_error", b.Err).
+			Msg("recorded request does not decode and is set aside: procbot leaves it alone and goes on with the others; " +
+				"rebuild the database from the trackers (PROCBOT_DB_PATH=<new file> procbot rebuild) to take it up again")
+	}
 }
 
 func (d *Daemon) trackerNames() []string {

@@ -44,8 +44,9 @@ type Tracker interface {
 
 // Store is what the daemon records. The bbolt store satisfies it.
 type Store interface {
-	// Instances returns every recorded request, finished or not.
-	Instances() ([]core.Instance, error)
+	// Records returns every recorded request, finished or not, and apart
+	// from them the records that do not decode, with their keys.
+	Records() ([]core.Instance, []core.BadRecord, error)
 	// Instance returns the request with the given key; ok is false if none.
 	Instance(key string) (inst core.Instance, ok bool, err error)
 	// PutInstanceAudit records the request and audit entries in one
