@@ -68,19 +68,19 @@ func TestCrashRecovery(t *testing.T) {
 		point, nth := "", 0
 		after := time.Duration(5+rng.IntN(150)) * time.Millisecond
 		if round%2 == 0 {
-			// It kills itself at the point; if the point does not come in
-			// time, this is a kill at a random moment like the others.
+			// It kills itself at the point; if the point does not come
+			// within after, this is a kill at a random moment like the
+			// others. The child says which it was.
 			point, nth, after = points[rng.IntN(len(points))], 1+rng.IntN(3), 400*time.Millisecond
 		}
-		began := time.Now()
-		killed, err := runCrashChild(env, point, nth, after)
+		res, err := runCrashChild(env, point, nth, after)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
-		if killed {
+		if res.killed {
 			kills++
-			if point != "" && time.Since(began) < after {
-				atPoint[point]++
+			if res.atPoint != "" {
+				atPoint[res.atPoint]++
 			}
 		}
 		done = closeChildren(t, env, parents, rng) && len(parents) == requests
@@ -184,10 +184,21 @@ func terminal(state string) bool {
 	return false
 }
 
+// crashMark is the line the child writes just before it kills itself at
+// a crash point, followed by the point.
+const crashMark = "procbot crash test: killed at "
+
+// crashResult is how a crash child ended: killed by SIGKILL or not, and
+// the crash point it killed itself at, if it did.
+type crashResult struct {
+	killed  bool
+	atPoint string
+}
+
 // runCrashChild runs procbot in a child process until it crashes at the
 // nth time it reaches point, or until after has passed (then it is
-// killed). killed reports whether it died by SIGKILL.
-func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (killed bool, err error) {
+// killed).
+func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (res crashResult, err error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cfg := env.Config
 	cmd.Env = append(os.Environ(),
@@ -198,10 +209,10 @@ func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (k
 		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
 		"PROCBOT_OPERATORS="+strings.Join(cfg.Operators, ","), "PROCBOT_ALLOW_HTTP=true",
 	)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, marks strings.Builder
+	cmd.Stdout, cmd.Stderr = &marks, &out
 	if err := cmd.Start(); err != nil {
-		return false, err
+		return res, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -211,10 +222,18 @@ func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (k
 		cmd.Process.Signal(syscall.SIGKILL)
 		err = <-exited
 	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-		return true, nil
+	// Wait has copied all the child wrote: a mark is there if the child
+	// reached its crash point, whoever's kill came first.
+	for _, l := range strings.Split(marks.String(), "\n") {
+		if p, ok := strings.CutPrefix(l, crashMark); ok {
+			res.atPoint = p
+		}
 	}
-	return false, fmt.Errorf("procbot child ended without being killed: %v\n%s", err, out.String())
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		res.killed = true
+		return res, nil
+	}
+	return res, fmt.Errorf("procbot child ended without being killed: %v\n%s%s", err, marks.String(), out.String())
 }
 
 // TestCrashChild is procbot in the crash test's child process.
@@ -231,6 +250,8 @@ func TestCrashChild(t *testing.T) {
 	a, err := app.New(context.Background(), cfg, zerolog.New(os.Stderr).Level(zerolog.ErrorLevel), app.Options{Crash: func(p string) {
 		if p == point {
 			if seen++; seen == nth {
+				// Unbuffered: the line is in the pipe before the kill.
+				fmt.Fprintln(os.Stdout, crashMark+p)
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			}
 		}
