@@ -6,6 +6,12 @@
 // sidecar file "<path>.owner" naming the holder, so that a second procbot
 // started on the same file says who is in the way instead of hanging.
 //
+// Open refuses a damaged file (cut short, overwritten, not a bbolt file,
+// empty) with an error wrapping ErrDamaged that names the file and the way
+// out, instead of letting bbolt fault on a page the file lacks. A request
+// record that does not decode is returned apart (Records, BadRecords), so
+// that it does not hide the others.
+//
 // Layout:
 //
 //	instances  request key → JSON of core.Instance
