@@ -125,6 +125,8 @@ func Open(path string, opts Options) (*DB, error) {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, newLockedError(path, timeout)
+	case IsDamaged(err):
+		return nil, err
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, newDamagedError(path, err.Error())
 	case err != nil:

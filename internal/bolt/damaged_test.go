@@ -75,6 +75,33 @@ func claimed(t *testing.T, path string) int64 {
 	return n
 }
 
+// freelistPage is the id of the database's freelist page.
+func freelistPage(t *testing.T, path string) int64 {
+	t.Helper()
+	raw, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, PreLoadFreelist: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	id := int64(-1)
+	_ = raw.View(func(tx *bbolt.Tx) error {
+		for i := 2; id < 0; i++ {
+			p, err := tx.Page(i) // nil past the last page
+			if err != nil || p == nil {
+				return err
+			}
+			if p.Type == "freelist" {
+				id = int64(p.ID)
+			}
+		}
+		return nil
+	})
+	if id < 0 {
+		t.Fatal("no freelist page")
+	}
+	return id
+}
+
 // overwrite replaces n bytes at off with what fill returns.
 func overwrite(t *testing.T, path string, off int64, b []byte) {
 	t.Helper()
@@ -159,7 +186,15 @@ func TestDamagedDatabase(t *testing.T) {
 				claim := claimed(t, path)
 				overwrite(t, path, claim/3/page*page, make([]byte, claim/3/page*page))
 			},
-			want: []string{"consistency check"},
+			// bbolt's consistency check finds it, or bbolt itself
+			// while opening, when the freelist page is among them.
+		},
+		{
+			// bbolt reads the freelist while opening, and panics on a bad one.
+			name: "the freelist page zeroed",
+			damage: func(t *testing.T, path string) {
+				overwrite(t, path, freelistPage(t, path)*page, make([]byte, page))
+			},
 		},
 		{
 			name:   "both meta pages zeroed",
@@ -215,6 +250,9 @@ func TestDamagedDatabase(t *testing.T) {
 				}
 				if code != 1 {
 					t.Fatalf("exit status %d, want 1 with a clear error; output:\n%s", code, out)
+				}
+				if n := strings.Count(out, path); n != 1 {
+					t.Errorf("output names the file %d times, want once:\n%s", n, out)
 				}
 				for _, s := range append([]string{path + " is damaged", wayOut}, tc.want...) {
 					if !strings.Contains(out, s) {
