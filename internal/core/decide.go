@@ -508,6 +508,12 @@ func (d *decider) advance() {
 		}
 		switch step.Kind {
 		case procedure.KindAnnouncement:
+			if !d.allComplete(id) {
+				// A step its predecessors no longer show as open (a child
+				// reopened after its successors started) still holds the
+				// announcement back, and with it the close of the request.
+				continue
+			}
 			st.Status, st.DoneAt = StepDone, d.now
 			d.inst.Steps[id] = st
 			d.inst.Phase = PhaseCompleted
@@ -523,6 +529,19 @@ func (d *decider) advance() {
 			d.inst.Steps[id] = st
 		}
 	}
+}
+
+// allComplete reports whether every step but the given one is done or
+// skipped.
+// Steps that do not apply are skipped by then: advance visits steps in
+// procedure order, and the announcement comes after all of them.
+func (d *decider) allComplete(except string) bool {
+	for _, id := range d.p.Order() {
+		if id != except && !d.inst.Steps[id].Status.Complete() {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decider) complete(ids []string) bool {

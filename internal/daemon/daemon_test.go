@@ -425,3 +425,68 @@ func TestAnnouncementMailedAtCompletion(t *testing.T) {
 		t.Errorf("the audit log does not record the mail")
 	}
 }
+
+// TestAnnouncementWaitsForAReopenedStep: a unit resolves the first step of
+// an area, then reopens it while the area's last step is still open. The
+// step is open again, and procbot neither announces nor closes the request
+// while it is open, although every area's last step completes; resolved
+// again, it lets the announcement out.
+func TestAnnouncementWaitsForAReopenedStep(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	var reopened core.StepState
+	inst := w.instance(t, parent)
+	for i := 0; i < 16 && inst.Pending(); i++ {
+		if st := inst.Steps["1a"]; reopened.Child.IsZero() && st.Status == core.StepDone && inst.Steps["1b"].Status == core.StepOpen {
+			if err := w.env.Unit(st.Child.Tracker).SetState(ctx, st.Child.ID, "open"); err != nil {
+				t.Fatal(err)
+			}
+			reopened = st
+		}
+		w.closeOpen(t, inst, closed) // the reopened child was closed once: it stays open
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if reopened.Child.IsZero() {
+		t.Fatalf("step 1a never was done while 1b was open: %+v", inst.Steps["1a"])
+	}
+	if inst.Phase != core.PhaseRunning || inst.Steps["1a"].Status != core.StepOpen {
+		t.Fatalf("with 1a reopened the request is %s and 1a %s, want running and open", inst.Phase, inst.Steps["1a"].Status)
+	}
+	for id, st := range inst.Steps {
+		if id != "1a" && id != "announcement" && !st.Status.Complete() {
+			t.Fatalf("step %s is %s: the test wants every other step complete", id, st.Status)
+		}
+	}
+	announcements := func() int {
+		n := 0
+		for _, a := range w.env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)) {
+			if strings.HasPrefix(a.Body, "Announcement:") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := announcements(); n != 0 {
+		t.Errorf("the announcement was posted %d times while step 1a was open", n)
+	}
+	if tk, _ := w.env.GGUS.Ticket(mustAtoi(t, parent.Ref.ID)); tk.State == "closed" {
+		t.Errorf("the request was closed while step 1a was open")
+	}
+
+	if _, err := w.env.CloseChild(ctx, reopened.Child); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4 && inst.Pending(); i++ {
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if inst.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s after 1a was resolved again", inst.Phase)
+	}
+	if n := announcements(); n != 1 {
+		t.Errorf("the announcement was posted %d times, want once", n)
+	}
+}
