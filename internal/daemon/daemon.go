@@ -34,6 +34,11 @@ type Config struct {
 	// Overlap is how far before the recorded cursor each poll starts, so
 	// tickets changed while the previous poll ran are not missed.
 	Overlap time.Duration
+	// PollTimeout is how long one tracker's poll may take. Trackers are
+	// polled at the same time, each with this deadline of its own, so a
+	// tracker that hangs holds up neither the other's poll nor the cycle
+	// for longer. Zero: DefaultPollTimeout.
+	PollTimeout time.Duration
 	// DryRun logs what procbot would do and changes nothing, neither in
 	// the trackers nor in the store.
 	DryRun bool
@@ -48,6 +53,9 @@ type Config struct {
 	// kills procbot there; nothing else sets it.
 	Crash func(point string)
 }
+
+// DefaultPollTimeout is Config.PollTimeout when none is set.
+const DefaultPollTimeout = time.Minute
 
 // Points where Config.Crash is called.
 const (
@@ -79,6 +87,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
 	}
 	d := &Daemon{cfg: cfg, trackers: map[string]Tracker{}, procs: map[string]*procedure.Procedure{},
 		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}}
@@ -178,14 +189,13 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 	failed := map[string]bool{}
 	cursors := map[string]time.Time{}
 	var orphans []core.Ticket // children procbot has no record of
-	for _, name := range d.trackerNames() {
-		changed, cursor, err := d.poll(ctx, d.trackers[name])
-		if err != nil {
-			failed[name] = true
+	for _, res := range d.pollAll(ctx) {
+		if res.err != nil {
+			failed[res.name] = true
 			continue
 		}
-		cursors[name] = cursor
-		for _, t := range changed {
+		cursors[res.name] = res.cursor
+		for _, t := range res.changed {
 			key := t.Ref.Key()
 			for _, ik := range parents[key] {
 				if w := items[ik]; w != nil && !w.readAlready(t) {
@@ -239,9 +249,38 @@ func (d *Daemon) trackerNames() []string {
 	return names
 }
 
+// polled is what one tracker's poll returned.
+type polled struct {
+	name    string
+	changed []core.Ticket
+	cursor  time.Time
+	err     error
+}
+
+// pollAll polls every tracker at the same time and returns their answers
+// in the order of their names, once the last one answered or gave up.
+func (d *Daemon) pollAll(ctx context.Context) []polled {
+	names := d.trackerNames()
+	out := make([]polled, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			changed, cursor, err := d.poll(ctx, d.trackers[name])
+			out[i] = polled{name: name, changed: changed, cursor: cursor, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // poll asks one tracker for the tickets of every procedure changed since
-// its cursor, less the overlap. It returns them and the new cursor.
+// its cursor, less the overlap, within Config.PollTimeout. It returns them
+// and the new cursor.
 func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.PollTimeout)
+	defer cancel()
 	name := tr.Name()
 	cursor, err := d.cfg.Store.Cursor(name)
 	if err != nil {
@@ -262,6 +301,9 @@ func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time
 		searched[p.Request.Search] = true
 		ts, err := tr.Changed(ctx, p.Request.Search, since)
 		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = fmt.Errorf("poll of %s not done within %s: %w", name, d.cfg.PollTimeout, err)
+			}
 			d.trackerFailed(name, err)
 			return nil, time.Time{}, err
 		}
