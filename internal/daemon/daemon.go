@@ -454,7 +454,7 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 // decide re-reads what changed of one request, runs the core and carries
 // out what it decided.
 func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
-	obs := core.Observation{Children: map[string]core.Snapshot{}}
+	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
 	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
 		snap, err := d.snapshot(ctx, w.parent.Ref, true)
 		if err != nil {
@@ -481,47 +481,16 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		obs.Children[step] = snap
 		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
-	inst := core.Decide(core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()})
+	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()}
+	inst := core.Decide(in)
 	before := w.before
-	if w.fresh && obs.Parent != nil && d.workedOnBefore(obs.Parent) {
-		inst = rebuilt(inst)
+	if in.Rebuilding() {
 		w.found = append(w.found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
 		// Any step may have a child that this cycle's search did not show
 		// (a tracker that failed): every step to open is checked first.
 		before = inst.Clone()
 	}
 	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
-}
-
-// workedOnBefore reports whether procbot's own notes are on a request it
-// has no record of: its database was lost.
-func (d *Daemon) workedOnBefore(parent *core.Snapshot) bool {
-	robot := d.cfg.Policy.Robots[parent.Ticket.Ref.Tracker]
-	for _, a := range parent.Articles {
-		if robot != "" && intake.SameIdentity(robot, a.Author) {
-			return true
-		}
-	}
-	return false
-}
-
-// rebuilt drops from the outbox of a request rebuilt from the trackers the
-// answers procbot gave before it lost its record (to old commands, about
-// missing data), so they are not posted twice. A fresh status note stays:
-// it tells the people on the ticket where procbot now stands.
-func rebuilt(inst core.Instance) core.Instance {
-	var keep []core.Action
-	for _, a := range inst.Outbox {
-		if a.Kind == core.ActNote && a.Note != core.NoteStatus && a.Note != core.NoteAnnouncement {
-			if a.Digest != "" {
-				inst.Posted[a.Note] = a.Digest
-			}
-			continue
-		}
-		keep = append(keep, a)
-	}
-	inst.Outbox = keep
-	return inst
 }
 
 // readSettle is how old a change must be before procbot trusts that a read

@@ -223,11 +223,20 @@ func TestRunSendsAMissedRunOnceAtStart(t *testing.T) {
 	if err := db.PutMailRecord("digest-last-run", core.MailRecord{State: core.MailSent, At: time.Date(2026, 11, 2, 8, 0, 0, 0, amsterdam)}); err != nil {
 		t.Fatal(err)
 	}
+	// The first read of the digests sends the missed run; the second, a
+	// check for refused digests, comes once that run is recorded.
+	reads := make(chan struct{}, 16)
+	m.Digests = signalDigests{fakeDigests{to: []string{"jane@foo.example", "ops@egi.example"}}, reads}
+	m.Retry = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	for i := 0; i < 500 && len(srv.Messages()) < 2; i++ {
-		time.Sleep(10 * time.Millisecond)
+	for range 2 {
+		select {
+		case <-reads:
+		case err := <-done:
+			t.Fatalf("Run returned before it sent the missed run: %v", err)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
