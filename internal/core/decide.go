@@ -740,8 +740,15 @@ func (d *decider) status() {
 func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }
 
 // enqueueOnce queues a note of a kind that has at most one pending copy,
-// replacing an older pending one.
+// replacing an older pending one. The same note pending already stays as
+// it is: it may carry the attempt of a post whose answer was lost, which
+// the executor looks for before posting again.
 func (d *decider) enqueueOnce(a Action) {
+	for _, p := range d.inst.Outbox {
+		if p.Kind == a.Kind && p.Note == a.Note && p.Ticket.Key() == a.Ticket.Key() && p.Digest == a.Digest {
+			return
+		}
+	}
 	d.dropPending(a.Note)
 	d.enqueue(a)
 }

@@ -572,6 +572,22 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "a pending status note that is still current keeps the attempt of a post whose answer was lost",
+			state: func() core.Instance {
+				s := state(p, core.PhaseAwaitingApproval, nil)
+				first := core.Decide(core.Input{Procedure: p, State: s, Policy: policy, Now: t0})
+				first.Outbox[0].Attempt = "posted-before"
+				return first
+			}(),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Outbox[0].Attempt != "posted-before" {
+					t.Errorf("attempt %q: the executor would post the note again without looking for it", got.Outbox[0].Attempt)
+				}
+			},
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),

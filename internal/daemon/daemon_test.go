@@ -17,6 +17,7 @@ import (
 	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
 // world is procbot in the demo's simulated GGUS and RT.
@@ -689,5 +690,30 @@ func TestAnnouncementWaitsForAReopenedStep(t *testing.T) {
 	}
 	if n := announcements(); n != 1 {
 		t.Errorf("the announcement was posted %d times, want once", n)
+	}
+}
+
+// TestStatusNoteWithLostAnswerIsPostedOnce: GGUS stores a status note but
+// its answer is lost; on the next cycle nothing has changed, the same
+// status note is decided again, and it is looked for before it is posted.
+func TestStatusNoteWithLostAnswerIsPostedOnce(t *testing.T) {
+	w := newWorld(t, nil)
+	parent, err := w.env.FileRequest(context.Background(), "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.env.GGUS.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault502}, After: true,
+		Methods: []string{"POST"}, Paths: []string{"/ticket_articles"}, Max: 1})
+	if err := w.app.Daemon.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.env.GGUS.FaultsInjected(); n != 1 {
+		t.Fatalf("%d answers lost, want 1", n)
+	}
+	w.env.GGUS.SetFaults(zammadsim.Faults{})
+	w.cycle(t)
+	w.cycle(t)
+	if notes := w.robotNotes(t, parent.Ref); len(notes) != 1 {
+		t.Errorf("procbot's status note is on the request %d times, want once", len(notes))
 	}
 }
