@@ -536,6 +536,9 @@ func TestLostDatabaseMidwayPostsStatusOnlyWhenChanged(t *testing.T) {
 	if len(got.Outbox) != 0 {
 		t.Errorf("%d actions left: %+v", len(got.Outbox), got.Outbox)
 	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "status note already on "+parent.Ref.String()+", not posted again") {
+		t.Errorf("the audit log does not say why no status note was posted:\n%s", strings.Join(w.what, "\n"))
+	}
 
 	// A child is closed while procbot is down.
 	var step string
