@@ -53,6 +53,10 @@ type Action struct {
 	// the text, so that a later attempt can tell whether the note is on the
 	// ticket already (the answer was lost, or procbot stopped).
 	Attempt string `json:"attempt,omitempty"`
+	// OnTicket lists digests (NoteDigest) of texts on the ticket already,
+	// set when a lost record is rebuilt: a note whose text has one of them
+	// was posted before and counts as posted, without being posted again.
+	OnTicket []string `json:"on_ticket,omitempty"`
 }
 
 // Policy is the configuration the core decides with.

@@ -23,6 +23,12 @@ type Snapshot struct {
 type Observation struct {
 	Parent   *Snapshot           // nil: the parent was not re-read
 	Children map[string]Snapshot // by step id
+	// Unrecorded says that procbot has no record of the request: it is
+	// seen for the first time. If procbot's own notes are on its parent
+	// all the same, procbot worked on it before and lost its record (a
+	// lost database, an old backup), and Decide rebuilds the record from
+	// what the tickets show (see Input.Rebuilding).
+	Unrecorded bool
 }
 
 // Input is everything Decide looks at.
@@ -32,6 +38,29 @@ type Input struct {
 	Observed  Observation
 	Policy    Policy
 	Now       time.Time
+}
+
+// Rebuilding reports whether Decide rebuilds a lost record: procbot has no
+// record of the request, but its own notes are on the parent.
+func (in Input) Rebuilding() bool {
+	o := in.Observed
+	return o.Unrecorded && o.Parent != nil && len(robotNotes(in.Policy, *o.Parent)) > 0
+}
+
+// robotNotes returns procbot's own articles on the ticket, oldest first.
+func robotNotes(pol Policy, snap Snapshot) []Article {
+	robot := pol.Robots[snap.Ticket.Ref.Tracker]
+	if robot == "" {
+		return nil
+	}
+	var out []Article
+	for _, a := range snap.Articles {
+		if intake.SameIdentity(robot, a.Author) {
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // NewInstance starts the record of a request seen for the first time.
@@ -60,39 +89,48 @@ func NewInstance(p *procedure.Procedure, parent Ticket, product string, now time
 // tickets) and the actions in the returned Outbox. Decide does no I/O and
 // does not modify its input.
 func Decide(in Input) Instance {
-	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now}
+	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now, rebuilding: in.Rebuilding()}
 	d.fillSteps()
 	if d.inst.Phase.Finished() {
 		return d.inst
 	}
+	d.decide()
+	if d.rebuilding {
+		d.rebuilt()
+	}
+	if !d.inst.equal(in.State) {
+		d.inst.UpdatedAt = d.now
+	}
+	return d.inst
+}
+
+func (d *decider) decide() {
 	if !d.inst.DuplicateOf.IsZero() && !d.started() {
 		d.duplicate()
-		d.inst.UpdatedAt = d.now
-		return d.inst
+		return
 	}
-	if in.Observed.Parent != nil {
-		d.parent(*in.Observed.Parent)
+	if d.in.Observed.Parent != nil {
+		d.parent(*d.in.Observed.Parent)
 	}
 	if d.inst.Phase.Finished() {
-		d.inst.UpdatedAt = d.now
-		return d.inst
+		return
 	}
 	for _, id := range d.p.Order() {
-		if snap, ok := in.Observed.Children[id]; ok {
+		if snap, ok := d.in.Observed.Children[id]; ok {
 			d.child(id, snap)
 		}
 	}
 	d.data()
 	d.phase()
+	if d.parentClosed {
+		d.closedBefore()
+		return
+	}
 	if d.inst.Phase == PhaseRunning {
 		d.advance()
 		d.remind()
 	}
 	d.status()
-	if !d.inst.equal(in.State) {
-		d.inst.UpdatedAt = d.now
-	}
-	return d.inst
 }
 
 type decider struct {
@@ -100,6 +138,11 @@ type decider struct {
 	p    *procedure.Procedure
 	inst Instance
 	now  time.Time
+	// rebuilding: the record was lost and is rebuilt (Input.Rebuilding).
+	rebuilding bool
+	// parentClosed: rebuilding, the parent is closed, and no command on it
+	// says why; what the children show decides.
+	parentClosed bool
 }
 
 // fillSteps adds steps the procedure gained since the request was recorded.
@@ -177,11 +220,129 @@ func (d *decider) parent(snap Snapshot) {
 		d.approve("tag " + tag)
 	}
 	if t.State != "" && d.in.Policy.IsTerminal(t.Ref.Tracker, t.State) {
-		// Closed by a person before procbot finished: procbot stops
-		// working on it rather than opening children for a closed request.
-		d.inst.Phase = PhaseRejected
-		d.inst.RejectReason = fmt.Sprintf("the request was closed in %s (state %s) before the procedure completed", t.Ref.Tracker, t.State)
+		if d.rebuilding {
+			d.parentClosed = true
+			return
+		}
+		d.closedByAPerson()
 	}
+}
+
+// closedByAPerson ends a request closed by a person before procbot
+// finished: procbot stops working on it rather than opening children for a
+// closed request.
+func (d *decider) closedByAPerson() {
+	t := d.in.Observed.Parent.Ticket
+	d.inst.Phase = PhaseClosed
+	d.inst.RejectReason = fmt.Sprintf("the request was closed in %s (state %s) before the procedure completed", t.Ref.Tracker, t.State)
+}
+
+// closedBefore decides on a closed request whose record is rebuilt, once
+// its children are read. procbot closes a request only after posting its
+// announcement, so a closed request whose every step is complete was
+// completed; one with a step still open was closed by a person. Neither
+// opens a child or changes a ticket.
+func (d *decider) closedBefore() {
+	if d.inst.Phase == PhaseRunning {
+		d.skipInapplicable()
+		if id := d.announcementStep(); id != "" && d.allComplete(id) {
+			st := d.inst.Steps[id]
+			st.Status, st.DoneAt = StepDone, d.now
+			d.inst.Steps[id] = st
+			d.inst.Phase = PhaseCompleted
+			return
+		}
+	}
+	d.closedByAPerson()
+}
+
+// skipInapplicable skips the waiting steps that do not apply to the kind
+// of product.
+func (d *decider) skipInapplicable() {
+	for _, id := range d.p.Order() {
+		st := d.inst.Steps[id]
+		if st.Status != StepWaiting || d.p.Applies(id, d.inst.Kind) {
+			continue
+		}
+		step, _ := d.p.Step(id)
+		st.Status, st.DoneAt = StepSkipped, d.now
+		st.Reason = fmt.Sprintf("applies only to %s products; this one is %s", strings.Join(step.AppliesTo, " or "), d.inst.Kind)
+		d.inst.Steps[id] = st
+	}
+}
+
+func (d *decider) announcementStep() string {
+	for _, s := range d.p.Steps {
+		if s.Kind == procedure.KindAnnouncement {
+			return s.ID
+		}
+	}
+	return ""
+}
+
+// rebuilt keeps, of what a rebuilt record would do, only what is not done
+// yet. The answers to commands and to missing data were given before the
+// record was lost: they are recorded as posted, not posted again. A closed
+// request gets nothing more. A ticket the trackers show closed is not
+// closed again. A status note, an announcement or a reminder whose text is
+// on its ticket already (the status note: as procbot's last note there)
+// counts as posted.
+func (d *decider) rebuilt() {
+	parent := *d.in.Observed.Parent
+	mine := robotNotes(d.in.Policy, parent)
+	var last []string
+	if len(mine) > 0 {
+		last = []string{NoteDigest(mine[len(mine)-1].Body)}
+	}
+	terminal := map[string]bool{}
+	if d.in.Policy.IsTerminal(parent.Ticket.Ref.Tracker, parent.Ticket.State) {
+		terminal[parent.Ticket.Ref.Key()] = true
+	}
+	onChild := map[string][]string{}
+	for _, snap := range d.in.Observed.Children {
+		if d.in.Policy.IsTerminal(snap.Ticket.Ref.Tracker, snap.Ticket.State) {
+			terminal[snap.Ticket.Ref.Key()] = true
+		}
+		onChild[snap.Ticket.Ref.Key()] = digests(robotNotes(d.in.Policy, snap))
+	}
+	var keep []Action
+	for _, a := range d.inst.Outbox {
+		onParent := a.Ticket.Key() == d.inst.Parent.Key()
+		switch {
+		case onParent && terminal[a.Ticket.Key()]:
+			continue // a closed request: nothing more
+		case a.Kind == ActClose && terminal[a.Ticket.Key()]:
+			continue
+		case a.Kind == ActNote && a.Note == NoteStatus:
+			a.OnTicket = last
+		case a.Kind == ActNote && a.Note == NoteAnnouncement:
+			a.OnTicket = digests(mine)
+		case a.Kind == ActNote && a.Note == NoteReminder:
+			a.OnTicket = onChild[a.Ticket.Key()]
+		case a.Kind == ActNote && onParent:
+			if a.Digest != "" {
+				d.inst.Posted[a.Note] = a.Digest
+			}
+			continue
+		}
+		keep = append(keep, a)
+	}
+	d.inst.Outbox = keep
+}
+
+func digests(arts []Article) []string {
+	var out []string
+	for _, a := range arts {
+		out = append(out, NoteDigest(a.Body))
+	}
+	return out
+}
+
+// NoteDigest identifies a note's text, whatever whitespace the tracker
+// changed when it stored it.
+func NoteDigest(body string) string {
+	h := sha256.Sum256([]byte(strings.Join(strings.Fields(body), " ")))
+	return hex.EncodeToString(h[:12])
 }
 
 // reject remembers the values an article gave that were not accepted (and
@@ -508,6 +669,12 @@ func (d *decider) advance() {
 		}
 		switch step.Kind {
 		case procedure.KindAnnouncement:
+			if !d.allComplete(id) {
+				// A step its predecessors no longer show as open (a child
+				// reopened after its successors started) still holds the
+				// announcement back, and with it the close of the request.
+				continue
+			}
 			st.Status, st.DoneAt = StepDone, d.now
 			d.inst.Steps[id] = st
 			d.inst.Phase = PhaseCompleted
@@ -523,6 +690,19 @@ func (d *decider) advance() {
 			d.inst.Steps[id] = st
 		}
 	}
+}
+
+// allComplete reports whether every step but the given one is done or
+// skipped.
+// Steps that do not apply are skipped by then: advance visits steps in
+// procedure order, and the announcement comes after all of them.
+func (d *decider) allComplete(except string) bool {
+	for _, id := range d.p.Order() {
+		if id != except && !d.inst.Steps[id].Status.Complete() {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decider) complete(ids []string) bool {
@@ -560,8 +740,15 @@ func (d *decider) status() {
 func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }
 
 // enqueueOnce queues a note of a kind that has at most one pending copy,
-// replacing an older pending one.
+// replacing an older pending one. The same note pending already stays as
+// it is: it may carry the attempt of a post whose answer was lost, which
+// the executor looks for before posting again.
 func (d *decider) enqueueOnce(a Action) {
+	for _, p := range d.inst.Outbox {
+		if p.Kind == a.Kind && p.Note == a.Note && p.Ticket.Key() == a.Ticket.Key() && p.Digest == a.Digest {
+			return
+		}
+	}
 	d.dropPending(a.Note)
 	d.enqueue(a)
 }

@@ -93,6 +93,17 @@ func done(n string) core.StepState { return core.StepState{Status: core.StepDone
 
 var approved = core.StepState{Status: core.StepDone, By: "ops@egi.eu"}
 
+// adopted is a request procbot has no record of, as the daemon starts it
+// when it rebuilds a lost record: fresh, with the children found by their
+// markers adopted as open, by step.
+func adopted(p *procedure.Procedure, children map[string]string) core.Instance {
+	inst := core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0)
+	for id, n := range children {
+		inst.Steps[id] = open(n)
+	}
+	return inst
+}
+
 func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
@@ -118,6 +129,8 @@ func TestDecide(t *testing.T) {
 		wantSteps map[string]core.StepStatus
 		wantOut   []string // outbox, in order: kind:note@ticket
 		check     func(t *testing.T, got core.Instance)
+		// unrecorded: procbot has no record of the request (Observation.Unrecorded).
+		unrecorded bool
 	}{
 		{
 			name:      "new complete request waits for approval and says so once",
@@ -309,6 +322,30 @@ func TestDecide(t *testing.T) {
 			wantOut:   []string{"note:announcement@1000", "close@1000", "mail:announcement@1000"},
 		},
 		{
+			name:      "the announcement waits for a step reopened before the last of its area completed",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "a2": open("2003"), "b1": done("2002")}),
+			children:  map[string]core.Snapshot{"a2": childSnap("2003", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "a2": core.StepDone, "ann": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child reopened in the cycle its area's last step completes holds back the announcement and the close",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": done("2001"), "a2": open("2003"), "b1": done("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "open"), "a2": childSnap("2003", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "a2": core.StepDone, "ann": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "the reopened step resolved again posts the announcement",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "a2": done("2003"), "b1": done("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "solved")},
+			wantPhase: core.PhaseCompleted,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepDone, "ann": core.StepDone},
+			wantOut:   []string{"note:announcement@1000", "close@1000", "mail:announcement@1000"},
+		},
+		{
 			name:      "procbot's own notes carry no commands",
 			state:     state(p, core.PhaseAwaitingApproval, nil),
 			parent:    parentSnap("open", article(2, "procbot@egi.eu", "an operator writes\n/approve\non this ticket")),
@@ -333,7 +370,7 @@ func TestDecide(t *testing.T) {
 			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
 			parent:    parentSnap("closed"),
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
-			wantPhase: core.PhaseRejected,
+			wantPhase: core.PhaseClosed,
 			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
 			wantOut:   nil,
 		},
@@ -442,6 +479,115 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name:       "a completed request rebuilt after a lost database comes back completed and changes nothing",
+			unrecorded: true,
+			state:      adopted(p, map[string]string{"0a": "2000", "a1": "2001", "a2": "2003", "b1": "2002"}),
+			parent: parentSnap("closed", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve"), article(9, "procbot@egi.eu", "Announcement: FooStack")),
+			children: map[string]core.Snapshot{"0a": childSnap("2000", "solved"), "a1": childSnap("2001", "closed"),
+				"a2": childSnap("2003", "solved"), "b1": childSnap("2002", "solved")},
+			wantPhase: core.PhaseCompleted,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepDone, "a2": core.StepDone, "b1": core.StepDone, "ann": core.StepDone},
+			wantOut:   nil,
+		},
+		{
+			name:       "a completed middleware request rebuilt comes back completed, its cloud step skipped",
+			unrecorded: true,
+			state:      adopted(p, map[string]string{"0a": "2000", "a1": "2001", "a2": "2003"}),
+			parent: parentSnap("closed", article(1, "jane@foo.example", fullBody+"* type of product: middleware\n"), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve"), article(9, "procbot@egi.eu", "Announcement: FooStack")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved"), "a1": childSnap("2001", "solved"), "a2": childSnap("2003", "solved")},
+			wantPhase: core.PhaseCompleted,
+			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped, "ann": core.StepDone},
+			wantOut:   nil,
+		},
+		{
+			name:       "a rejected request rebuilt comes back rejected for the operator's reason, without a note or a close",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("closed", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/reject no Resource Centre runs it"), article(4, "procbot@egi.eu", "rejected")),
+			wantPhase: core.PhaseRejected,
+			wantOut:   nil,
+			check: func(t *testing.T, got core.Instance) {
+				if got.RejectReason != "no Resource Centre runs it" {
+					t.Errorf("reason %q", got.RejectReason)
+				}
+			},
+		},
+		{
+			name:       "a request a person closed, rebuilt, comes back closed with its steps as the children show, opening nothing",
+			unrecorded: true,
+			state:      adopted(p, map[string]string{"0a": "2000", "a1": "2001", "b1": "2002"}),
+			parent: parentSnap("closed", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved"), "a1": childSnap("2001", "solved"), "b1": childSnap("2002", "open")},
+			wantPhase: core.PhaseClosed,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepDone, "a1": core.StepDone, "a2": core.StepWaiting, "b1": core.StepOpen, "ann": core.StepWaiting},
+			wantOut:   nil,
+		},
+		{
+			name:       "a running request rebuilt does not answer old commands again, and its status note is not posted if it repeats procbot's last note",
+			unrecorded: true,
+			state:      adopted(p, map[string]string{"0a": "2000"}),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "jane@foo.example", "/approve"),
+				article(3, "procbot@egi.eu", "only operators"), article(4, "ops@egi.eu", "/approve"), article(5, "procbot@egi.eu", "TEST1 progress\n  0a   open")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "open")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpen},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if on := got.Outbox[0].OnTicket; len(on) != 1 || on[0] != core.NoteDigest("TEST1 progress 0a open") {
+					t.Errorf("status note not checked against procbot's last note: OnTicket %v", on)
+				}
+			},
+		},
+		{
+			name:       "a rebuilt request whose last step completed while procbot was down is announced unless the announcement is on the ticket",
+			unrecorded: true,
+			state:      adopted(p, map[string]string{"0a": "2000", "a1": "2001", "a2": "2003", "b1": "2002"}),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve"), article(4, "procbot@egi.eu", "more progress")),
+			children: map[string]core.Snapshot{"0a": childSnap("2000", "solved"), "a1": childSnap("2001", "solved"),
+				"a2": childSnap("2003", "solved"), "b1": childSnap("2002", "solved")},
+			wantPhase: core.PhaseCompleted,
+			wantOut:   []string{"note:announcement@1000", "close@1000", "mail:announcement@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if on := got.Outbox[0].OnTicket; len(on) != 2 || on[0] != core.NoteDigest("progress") {
+					t.Errorf("announcement not checked against procbot's notes: OnTicket %v", on)
+				}
+			},
+		},
+		{
+			name:       "a new request without procbot's notes is not a rebuild: it is answered",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     parentSnap("new", article(1, "jane@foo.example", fullBody+"/approve")),
+			wantPhase:  core.PhaseAwaitingApproval,
+			wantOut:    []string{"note:unauthorised@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Outbox[1].OnTicket != nil {
+					t.Errorf("OnTicket %v on a new request's status note", got.Outbox[1].OnTicket)
+				}
+			},
+		},
+		{
+			name: "a pending status note that is still current keeps the attempt of a post whose answer was lost",
+			state: func() core.Instance {
+				s := state(p, core.PhaseAwaitingApproval, nil)
+				first := core.Decide(core.Input{Procedure: p, State: s, Policy: policy, Now: t0})
+				first.Outbox[0].Attempt = "posted-before"
+				return first
+			}(),
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Outbox[0].Attempt != "posted-before" {
+					t.Errorf("attempt %q: the executor would post the note again without looking for it", got.Outbox[0].Attempt)
+				}
+			},
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),
@@ -453,7 +599,8 @@ func TestDecide(t *testing.T) {
 			pol := policy
 			pol.ApprovalTag = "proc19-approved"
 			pol.ReminderEvery = 7 * 24 * time.Hour
-			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children}, Policy: pol, Now: t0.Add(time.Hour)}
+			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children, Unrecorded: tc.unrecorded},
+				Policy: pol, Now: t0.Add(time.Hour)}
 			before := tc.state.Clone()
 			got := core.Decide(in)
 			if got.Phase != tc.wantPhase {

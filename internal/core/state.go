@@ -19,12 +19,18 @@ const (
 	PhaseRunning Phase = "running"
 	// PhaseCompleted: every applicable step done, announcement posted, parent closed.
 	PhaseCompleted Phase = "completed"
-	// PhaseRejected: an operator rejected the request; parent closed.
+	// PhaseRejected: an operator rejected the request, or it repeats an
+	// open one; parent closed.
 	PhaseRejected Phase = "rejected"
+	// PhaseClosed: a person closed the request before the procedure
+	// completed; procbot stopped working on it.
+	PhaseClosed Phase = "closed"
 )
 
 // Finished reports whether procbot has nothing more to do for the request.
-func (p Phase) Finished() bool { return p == PhaseCompleted || p == PhaseRejected }
+func (p Phase) Finished() bool {
+	return p == PhaseCompleted || p == PhaseRejected || p == PhaseClosed
+}
 
 // StepStatus is where one step stands.
 type StepStatus string
@@ -87,8 +93,9 @@ type Instance struct {
 	Steps map[string]StepState `json:"steps"`
 	// TaskForce is the integration task force (step 0b): who receives the
 	// weekly digest for this request, besides the configured defaults.
-	TaskForce    []Member `json:"task_force,omitempty"`
-	RejectReason string   `json:"reject_reason,omitempty"`
+	TaskForce []Member `json:"task_force,omitempty"`
+	// RejectReason says why the request was rejected or closed.
+	RejectReason string `json:"reject_reason,omitempty"`
 	// DuplicateOf is the earlier open request for the same product, if this
 	// request repeats one; the daemon sets it when it first sees the request.
 	DuplicateOf    TicketRef `json:"duplicate_of,omitempty"`

@@ -34,6 +34,11 @@ type Config struct {
 	// Overlap is how far before the recorded cursor each poll starts, so
 	// tickets changed while the previous poll ran are not missed.
 	Overlap time.Duration
+	// PollTimeout is how long one tracker's poll may take. Trackers are
+	// polled at the same time, each with this deadline of its own, so a
+	// tracker that hangs holds up neither the other's poll nor the cycle
+	// for longer. Zero: DefaultPollTimeout.
+	PollTimeout time.Duration
 	// DryRun logs what procbot would do and changes nothing, neither in
 	// the trackers nor in the store.
 	DryRun bool
@@ -48,6 +53,9 @@ type Config struct {
 	// kills procbot there; nothing else sets it.
 	Crash func(point string)
 }
+
+// DefaultPollTimeout is Config.PollTimeout when none is set.
+const DefaultPollTimeout = time.Minute
 
 // Points where Config.Crash is called.
 const (
@@ -81,6 +89,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
 	}
 	d := &Daemon{cfg: cfg, trackers: map[string]Tracker{}, procs: map[string]*procedure.Procedure{},
 		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}, badLogged: map[string]string{}}
@@ -186,14 +197,13 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 	failed := map[string]bool{}
 	cursors := map[string]time.Time{}
 	var orphans []core.Ticket // children procbot has no record of
-	for _, name := range d.trackerNames() {
-		changed, cursor, err := d.poll(ctx, d.trackers[name])
-		if err != nil {
-			failed[name] = true
+	for _, res := range d.pollAll(ctx) {
+		if res.err != nil {
+			failed[res.name] = true
 			continue
 		}
-		cursors[name] = cursor
-		for _, t := range changed {
+		cursors[res.name] = res.cursor
+		for _, t := range res.changed {
 			key := t.Ref.Key()
 			for _, ik := range parents[key] {
 				if w := items[ik]; w != nil && !w.readAlready(t) {
@@ -260,9 +270,38 @@ func (d *Daemon) trackerNames() []string {
 	return names
 }
 
+// polled is what one tracker's poll returned.
+type polled struct {
+	name    string
+	changed []core.Ticket
+	cursor  time.Time
+	err     error
+}
+
+// pollAll polls every tracker at the same time and returns their answers
+// in the order of their names, once the last one answered or gave up.
+func (d *Daemon) pollAll(ctx context.Context) []polled {
+	names := d.trackerNames()
+	out := make([]polled, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			changed, cursor, err := d.poll(ctx, d.trackers[name])
+			out[i] = polled{name: name, changed: changed, cursor: cursor, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // poll asks one tracker for the tickets of every procedure changed since
-// its cursor, less the overlap. It returns them and the new cursor.
+// its cursor, less the overlap, within Config.PollTimeout. It returns them
+// and the new cursor.
 func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.PollTimeout)
+	defer cancel()
 	name := tr.Name()
 	cursor, err := d.cfg.Store.Cursor(name)
 	if err != nil {
@@ -283,6 +322,9 @@ func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time
 		searched[p.Request.Search] = true
 		ts, err := tr.Changed(ctx, p.Request.Search, since)
 		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = fmt.Errorf("poll of %s not done within %s: %w", name, d.cfg.PollTimeout, err)
+			}
 			d.trackerFailed(name, err)
 			return nil, time.Time{}, err
 		}
@@ -433,7 +475,7 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 // decide re-reads what changed of one request, runs the core and carries
 // out what it decided.
 func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
-	obs := core.Observation{Children: map[string]core.Snapshot{}}
+	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
 	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
 		snap, err := d.snapshot(ctx, w.parent.Ref, true)
 		if err != nil {
@@ -460,47 +502,16 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		obs.Children[step] = snap
 		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
-	inst := core.Decide(core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()})
+	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()}
+	inst := core.Decide(in)
 	before := w.before
-	if w.fresh && obs.Parent != nil && d.workedOnBefore(obs.Parent) {
-		inst = rebuilt(inst)
+	if in.Rebuilding() {
 		w.found = append(w.found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
 		// Any step may have a child that this cycle's search did not show
 		// (a tracker that failed): every step to open is checked first.
 		before = inst.Clone()
 	}
 	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
-}
-
-// workedOnBefore reports whether procbot's own notes are on a request it
-// has no record of: its database was lost.
-func (d *Daemon) workedOnBefore(parent *core.Snapshot) bool {
-	robot := d.cfg.Policy.Robots[parent.Ticket.Ref.Tracker]
-	for _, a := range parent.Articles {
-		if robot != "" && intake.SameIdentity(robot, a.Author) {
-			return true
-		}
-	}
-	return false
-}
-
-// rebuilt drops from the outbox of a request rebuilt from the trackers the
-// answers procbot gave before it lost its record (to old commands, about
-// missing data), so they are not posted twice. A fresh status note stays:
-// it tells the people on the ticket where procbot now stands.
-func rebuilt(inst core.Instance) core.Instance {
-	var keep []core.Action
-	for _, a := range inst.Outbox {
-		if a.Kind == core.ActNote && a.Note != core.NoteStatus && a.Note != core.NoteAnnouncement {
-			if a.Digest != "" {
-				inst.Posted[a.Note] = a.Digest
-			}
-			continue
-		}
-		keep = append(keep, a)
-	}
-	inst.Outbox = keep
-	return inst
 }
 
 // readSettle is how old a change must be before procbot trusts that a read

@@ -17,6 +17,7 @@ import (
 	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
 // world is procbot in the demo's simulated GGUS and RT.
@@ -307,21 +308,7 @@ func TestLostDatabase(t *testing.T) {
 	w.cycle(t) // the second wave of children is open, not closed yet
 	mid := w.instance(t, parent)
 
-	// Lose the database.
-	w.app.Close()
-	if err := os.Remove(w.env.Config.DBPath); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, w.env.Config, zerolog.New(w.logs), app.Options{OnEvent: func(e core.AuditEntry) {
-		w.mu.Lock()
-		w.what = append(w.what, e.Step+" "+e.What)
-		w.mu.Unlock()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	w.app = a
+	w.loseDatabase(t)
 	w.cycle(t)
 	rebuilt := w.instance(t, parent)
 	if rebuilt.Phase != core.PhaseRunning {
@@ -354,6 +341,224 @@ func TestLostDatabase(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(w.what, "\n"), "rebuilt the record of this request") {
 		t.Errorf("the audit log does not say the request was rebuilt")
+	}
+}
+
+// loseDatabase stops procbot, deletes its database and starts procbot
+// again on an empty one.
+func (w *world) loseDatabase(t *testing.T) {
+	t.Helper()
+	w.app.Close()
+	if err := os.Remove(w.env.Config.DBPath); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), w.env.Config, zerolog.New(w.logs), app.Options{OnEvent: func(e core.AuditEntry) {
+		w.mu.Lock()
+		w.what = append(w.what, e.Step+" "+e.What)
+		w.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	w.app = a
+}
+
+// rebuild runs what "procbot rebuild" runs.
+func (w *world) rebuild(t *testing.T) {
+	t.Helper()
+	if err := w.app.Daemon.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writes lists the changes both trackers were asked for so far: every
+// request but reads and searches.
+func (w *world) writes() []string {
+	var out []string
+	for _, r := range append(w.env.GGUS.Requests(), w.env.RT.Requests()...) {
+		if strings.HasPrefix(r, "GET ") || strings.Contains(r, "/search") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// robotNotes returns the texts of procbot's notes on a GGUS ticket.
+func (w *world) robotNotes(t *testing.T, ticket core.TicketRef) []string {
+	t.Helper()
+	var out []string
+	for _, a := range w.env.GGUS.Articles(mustAtoi(t, ticket.ID)) {
+		if a.CreatedBy == w.env.RobotLogin() {
+			out = append(out, a.Body)
+		}
+	}
+	return out
+}
+
+// finish closes every open child until the request is finished.
+func (w *world) finish(t *testing.T, parent core.Ticket, closed map[string]bool) core.Instance {
+	t.Helper()
+	inst := w.instance(t, parent)
+	for i := 0; i < 16 && inst.Pending(); i++ {
+		w.closeOpen(t, inst, closed)
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	return inst
+}
+
+// sameSteps reports the steps whose status or child differ.
+func sameSteps(t *testing.T, want, got core.Instance) {
+	t.Helper()
+	for id, st := range want.Steps {
+		g := got.Steps[id]
+		if g.Status != st.Status || g.Child.Key() != st.Child.Key() {
+			t.Errorf("step %s: %s %s before the database was lost, %s %s after the rebuild", id, st.Status, st.Child, g.Status, g.Child)
+		}
+	}
+}
+
+// TestLostDatabaseAfterCompletion: the database is lost after a request
+// completed. The rebuild records it as completed, every step as it was,
+// and changes nothing in the trackers.
+func TestLostDatabaseAfterCompletion(t *testing.T) {
+	w := newWorld(t, nil)
+	parent := w.approved(t)
+	done := w.finish(t, parent, map[string]bool{})
+	if done.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s", done.Phase)
+	}
+	w.loseDatabase(t)
+	before := len(w.writes())
+	w.rebuild(t)
+	got := w.instance(t, parent)
+	if got.Phase != core.PhaseCompleted || len(got.Outbox) != 0 {
+		t.Errorf("rebuilt request is %s with %d actions to do, want completed with none: %+v", got.Phase, len(got.Outbox), got.Outbox)
+	}
+	sameSteps(t, done, got)
+	if writes := w.writes()[before:]; len(writes) != 0 {
+		t.Errorf("the rebuild changed the trackers: %v", writes)
+	}
+	w.cycle(t)
+	if writes := w.writes()[before:]; len(writes) != 0 {
+		t.Errorf("the cycle after the rebuild changed the trackers: %v", writes)
+	}
+}
+
+// TestLostDatabaseAfterRejection: the database is lost after an operator
+// rejected a request. The rebuild records it as rejected, with the
+// operator's reason, and changes nothing in the trackers.
+func TestLostDatabaseAfterRejection(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent, err := w.env.FileRequest(ctx, "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	if err := w.env.Operator.AddNote(ctx, parent.Ref.ID, "/reject the OMB found no Resource Centre to run it", true); err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	if inst := w.instance(t, parent); inst.Phase != core.PhaseRejected || len(inst.Outbox) != 0 {
+		t.Fatalf("request %s with %d actions to do", inst.Phase, len(inst.Outbox))
+	}
+	w.loseDatabase(t)
+	before := len(w.writes())
+	w.rebuild(t)
+	got := w.instance(t, parent)
+	if got.Phase != core.PhaseRejected || got.RejectReason != "the OMB found no Resource Centre to run it" || len(got.Outbox) != 0 {
+		t.Errorf("rebuilt request is %s (%q) with %d actions to do, want rejected for the operator's reason with none",
+			got.Phase, got.RejectReason, len(got.Outbox))
+	}
+	if writes := w.writes()[before:]; len(writes) != 0 {
+		t.Errorf("the rebuild changed the trackers: %v", writes)
+	}
+}
+
+// TestLostDatabaseAfterAPersonClosedTheRequest: an operator closes a
+// running request in GGUS; procbot stops. After a lost database the
+// rebuild records it as closed, each step as it was, and opens nothing.
+func TestLostDatabaseAfterAPersonClosedTheRequest(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		w.closeOpen(t, w.instance(t, parent), closed)
+		w.cycle(t)
+	}
+	if err := w.env.Operator.SetState(ctx, parent.Ref.ID, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(t)
+	was := w.instance(t, parent)
+	if was.Phase != core.PhaseClosed {
+		t.Errorf("request closed by a person is %s, want closed", was.Phase)
+	}
+	w.loseDatabase(t)
+	before := len(w.writes())
+	w.rebuild(t)
+	got := w.instance(t, parent)
+	if got.Phase != core.PhaseClosed || len(got.Outbox) != 0 {
+		t.Errorf("rebuilt request is %s with %d actions to do, want closed with none", got.Phase, len(got.Outbox))
+	}
+	sameSteps(t, was, got)
+	if writes := w.writes()[before:]; len(writes) != 0 {
+		t.Errorf("the rebuild changed the trackers: %v", writes)
+	}
+}
+
+// TestLostDatabaseMidwayPostsStatusOnlyWhenChanged: a rebuild in the
+// middle of a procedure posts no status note when the progress is what
+// procbot's last note on the request says; when a child was closed while
+// procbot was down, it posts one.
+func TestLostDatabaseMidwayPostsStatusOnlyWhenChanged(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	w.closeOpen(t, w.instance(t, parent), closed)
+	w.cycle(t)
+	w.cycle(t)
+	was := w.instance(t, parent)
+	notes := len(w.robotNotes(t, parent.Ref))
+
+	w.loseDatabase(t)
+	w.rebuild(t)
+	got := w.instance(t, parent)
+	sameSteps(t, was, got)
+	if n := len(w.robotNotes(t, parent.Ref)); n != notes {
+		t.Errorf("the rebuild posted %d notes on the request; the progress did not change", n-notes)
+	}
+	if len(got.Outbox) != 0 {
+		t.Errorf("%d actions left: %+v", len(got.Outbox), got.Outbox)
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), "status note already on "+parent.Ref.String()+", not posted again") {
+		t.Errorf("the audit log does not say why no status note was posted:\n%s", strings.Join(w.what, "\n"))
+	}
+
+	// A child is closed while procbot is down.
+	var step string
+	for _, id := range w.env.Proc.Order() {
+		if st := got.Steps[id]; st.Status == core.StepOpen && step == "" {
+			step = id
+			if _, err := w.env.CloseChild(ctx, st.Child); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w.loseDatabase(t)
+	w.rebuild(t)
+	got = w.instance(t, parent)
+	if s := got.Steps[step].Status; s != core.StepDone {
+		t.Errorf("step %s, closed while procbot was down, is %s after the rebuild", step, s)
+	}
+	mine := w.robotNotes(t, parent.Ref)
+	if n := len(mine) - notes; n != 1 || !strings.Contains(mine[len(mine)-1], "progress for FooStack") {
+		t.Errorf("the rebuild posted %d notes, want one status note", n)
 	}
 }
 
@@ -423,5 +628,95 @@ func TestAnnouncementMailedAtCompletion(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(w.what, "\n"), "mailed the announcement to omb@egi.example, broadcast@egi.example") {
 		t.Errorf("the audit log does not record the mail")
+	}
+}
+
+// TestAnnouncementWaitsForAReopenedStep: a unit resolves the first step of
+// an area, then reopens it while the area's last step is still open. The
+// step is open again, and procbot neither announces nor closes the request
+// while it is open, although every area's last step completes; resolved
+// again, it lets the announcement out.
+func TestAnnouncementWaitsForAReopenedStep(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	parent := w.approved(t)
+	closed := map[string]bool{}
+	var reopened core.StepState
+	inst := w.instance(t, parent)
+	for i := 0; i < 16 && inst.Pending(); i++ {
+		if st := inst.Steps["1a"]; reopened.Child.IsZero() && st.Status == core.StepDone && inst.Steps["1b"].Status == core.StepOpen {
+			if err := w.env.Unit(st.Child.Tracker).SetState(ctx, st.Child.ID, "open"); err != nil {
+				t.Fatal(err)
+			}
+			reopened = st
+		}
+		w.closeOpen(t, inst, closed) // the reopened child was closed once: it stays open
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if reopened.Child.IsZero() {
+		t.Fatalf("step 1a never was done while 1b was open: %+v", inst.Steps["1a"])
+	}
+	if inst.Phase != core.PhaseRunning || inst.Steps["1a"].Status != core.StepOpen {
+		t.Fatalf("with 1a reopened the request is %s and 1a %s, want running and open", inst.Phase, inst.Steps["1a"].Status)
+	}
+	for id, st := range inst.Steps {
+		if id != "1a" && id != "announcement" && !st.Status.Complete() {
+			t.Fatalf("step %s is %s: the test wants every other step complete", id, st.Status)
+		}
+	}
+	announcements := func() int {
+		n := 0
+		for _, a := range w.env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)) {
+			if strings.HasPrefix(a.Body, "Announcement:") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := announcements(); n != 0 {
+		t.Errorf("the announcement was posted %d times while step 1a was open", n)
+	}
+	if tk, _ := w.env.GGUS.Ticket(mustAtoi(t, parent.Ref.ID)); tk.State == "closed" {
+		t.Errorf("the request was closed while step 1a was open")
+	}
+
+	if _, err := w.env.CloseChild(ctx, reopened.Child); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4 && inst.Pending(); i++ {
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if inst.Phase != core.PhaseCompleted {
+		t.Fatalf("request %s after 1a was resolved again", inst.Phase)
+	}
+	if n := announcements(); n != 1 {
+		t.Errorf("the announcement was posted %d times, want once", n)
+	}
+}
+
+// TestStatusNoteWithLostAnswerIsPostedOnce: GGUS stores a status note but
+// its answer is lost; on the next cycle nothing has changed, the same
+// status note is decided again, and it is looked for before it is posted.
+func TestStatusNoteWithLostAnswerIsPostedOnce(t *testing.T) {
+	w := newWorld(t, nil)
+	parent, err := w.env.FileRequest(context.Background(), "FooStack", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.env.GGUS.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.Fault502}, After: true,
+		Methods: []string{"POST"}, Paths: []string{"/ticket_articles"}, Max: 1})
+	if err := w.app.Daemon.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.env.GGUS.FaultsInjected(); n != 1 {
+		t.Fatalf("%d answers lost, want 1", n)
+	}
+	w.env.GGUS.SetFaults(zammadsim.Faults{})
+	w.cycle(t)
+	w.cycle(t)
+	if notes := w.robotNotes(t, parent.Ref); len(notes) != 1 {
+		t.Errorf("procbot's status note is on the request %d times, want once", len(notes))
 	}
 }

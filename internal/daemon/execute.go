@@ -2,10 +2,9 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,8 +52,12 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			continue
 		}
 		var err error
+		what := d.describe(a)
 		if a.Kind == core.ActNote {
-			inst, err = d.note(ctx, p, inst, i)
+			var there bool
+			if inst, there, err = d.note(ctx, p, inst, i); there {
+				what = fmt.Sprintf("%s note already on %s, not posted again", a.Note, a.Ticket)
+			}
 		} else {
 			err = d.do(ctx, p, inst, a)
 		}
@@ -69,7 +72,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		if a.Digest != "" {
 			next.Posted[a.Note] = a.Digest
 		}
-		if err := d.record(next, d.entry(next, a.Step, a.Ticket, d.describe(a))); err != nil {
+		if err := d.record(next, d.entry(next, a.Step, a.Ticket, what)); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		inst = next
@@ -80,47 +83,48 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 // note posts the note at inst.Outbox[i]. Like a child, a note may have
 // been posted by an earlier attempt whose answer was lost: before posting,
 // procbot records a digest of the exact text, and a later attempt first
-// looks for that text on the ticket. The returned instance carries the
-// recorded attempt, also when posting fails.
-func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Instance, i int) (core.Instance, error) {
+// looks for that text on the ticket. there reports a note found on the
+// ticket already (a.OnTicket) and so not posted. The returned instance
+// carries the recorded attempt, also when posting fails.
+func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Instance, i int) (_ core.Instance, there bool, _ error) {
 	a := inst.Outbox[i]
 	tr := d.trackers[a.Ticket.Tracker]
 	if tr == nil {
-		return inst, fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
+		return inst, false, fmt.Errorf("tracker %q is not configured", a.Ticket.Tracker)
 	}
 	body, err := d.cfg.Renderer.Note(p, inst, a, d.cfg.Policy.Operators)
 	if err != nil {
-		return inst, err
+		return inst, false, err
+	}
+	if slices.Contains(a.OnTicket, noteDigest(body)) {
+		return inst, true, nil
 	}
 	if d.cfg.DryRun {
 		d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
-		return inst, nil
+		return inst, false, nil
 	}
 	if a.Attempt != "" {
 		arts, err := tr.Articles(ctx, a.Ticket.ID)
 		if err != nil {
-			return inst, fmt.Errorf("look for the note an earlier attempt may have posted: %w", err)
+			return inst, false, fmt.Errorf("look for the note an earlier attempt may have posted: %w", err)
 		}
 		for _, art := range arts {
 			if noteDigest(art.Body) == a.Attempt {
-				return inst, nil // it was posted; only the answer was lost
+				return inst, false, nil // it was posted; only the answer was lost
 			}
 		}
 	}
 	next := inst.Clone()
 	next.Outbox[i].Attempt = noteDigest(body)
 	if err := d.record(next); err != nil {
-		return inst, err
+		return inst, false, err
 	}
-	return next, tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
+	return next, false, tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
 }
 
 // noteDigest identifies a note's text, whatever whitespace the tracker
 // changed when it stored it.
-func noteDigest(body string) string {
-	h := sha256.Sum256([]byte(strings.Join(strings.Fields(body), " ")))
-	return hex.EncodeToString(h[:12])
-}
+func noteDigest(body string) string { return core.NoteDigest(body) }
 
 // openChild opens the child ticket of one step, or adopts the one a
 // previous attempt created but could not record.

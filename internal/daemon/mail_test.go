@@ -223,11 +223,20 @@ func TestRunSendsAMissedRunOnceAtStart(t *testing.T) {
 	if err := db.PutMailRecord("digest-last-run", core.MailRecord{State: core.MailSent, At: time.Date(2026, 11, 2, 8, 0, 0, 0, amsterdam)}); err != nil {
 		t.Fatal(err)
 	}
+	// The first read of the digests sends the missed run; the second, a
+	// check for refused digests, comes once that run is recorded.
+	reads := make(chan struct{}, 16)
+	m.Digests = signalDigests{fakeDigests{to: []string{"jane@foo.example", "ops@egi.example"}}, reads}
+	m.Retry = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	for i := 0; i < 500 && len(srv.Messages()) < 2; i++ {
-		time.Sleep(10 * time.Millisecond)
+	for range 2 {
+		select {
+		case <-reads:
+		case err := <-done:
+			t.Fatalf("Run returned before it sent the missed run: %v", err)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -248,18 +257,44 @@ func TestFirstStartSendsNothing(t *testing.T) {
 	defer db.Close()
 	srv := smtptest.Start(t, smtptest.Options{})
 	m := mailRoom(t, db, srv, &bytes.Buffer{}, "jane@foo.example")
+	// Once Run checks for refused digests it is past the first start and
+	// the missed run: every check reads the digests, which is the event to
+	// wait for. The second read comes after whatever the first one was for.
+	reads := make(chan struct{}, 16)
+	m.Digests = signalDigests{fakeDigests{to: []string{"jane@foo.example"}}, reads}
+	m.Retry = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	for i := 0; i < 100; i++ {
-		if _, ok, _ := db.MailRecord("digest-last-run"); ok {
-			break
+	for range 2 {
+		select {
+		case <-reads:
+		case err := <-done:
+			t.Fatalf("Run returned before it checked for refused digests: %v", err)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, ok, err := db.MailRecord("digest-last-run"); err != nil || !ok {
+		t.Errorf("the first start is not recorded (ok=%v, err=%v)", ok, err)
+	}
 	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("%d digests sent at first start", n)
 	}
+}
+
+// signalDigests is fakeDigests that signals every time digests are read.
+type signalDigests struct {
+	fakeDigests
+	reads chan struct{}
+}
+
+func (s signalDigests) Digests(insts []core.Instance, now time.Time) ([]daemon.Preview, error) {
+	select {
+	case s.reads <- struct{}{}:
+	default:
+	}
+	return s.fakeDigests.Digests(insts, now)
 }

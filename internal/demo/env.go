@@ -144,6 +144,9 @@ func (e *Env) Close() {
 // OperatorLogin is the operator's login, as procbot's allowlist has it.
 func (e *Env) OperatorLogin() string { return operatorLogin }
 
+// RobotLogin is procbot's login in GGUS.
+func (e *Env) RobotLogin() string { return robotLogin }
+
 // FileRequest opens a PROC19 request as the applicant, with or without the
 // motivation. When GGUS fails, the applicant first looks whether the
 // request was filed after all, then files it again.
