@@ -23,6 +23,9 @@ const (
 	maxOpen = 512
 	// maxLevels bounds the "> " marks written in front of one line.
 	maxLevels = 8
+	// maxHeaderLines is how far into a quote container FromHTML looks
+	// for its header line.
+	maxHeaderLines = 16
 	// maxTagLen is how far FromTaggedText looks for the end of a tag.
 	maxTagLen = 2000
 )
@@ -337,9 +340,11 @@ func (r *renderer) pop() elem {
 	return e
 }
 
-// firstText returns the index of the first line with text from i on, or -1.
+// firstText returns the index of the first line with text from i on, or
+// -1. It looks at a few lines only: a header is at the top of its block,
+// and nested blocks must not make the work quadratic.
 func (r *renderer) firstText(i int) int {
-	for ; i < len(r.lines); i++ {
+	for end := min(len(r.lines), i+maxHeaderLines); i < end; i++ {
 		if strings.TrimSpace(r.lines[i].text) != "" {
 			return i
 		}

@@ -168,6 +168,7 @@ func BenchmarkFromHTML(b *testing.B) {
 		{"nested-divs-1MB", strings.Repeat("<div>", 100000) + strings.Repeat("</div>", 100000)},
 		{"gmail-thread-1MB", strings.Repeat(gmailReply, 1<<20/len(gmailReply))},
 		{"text-lines-1MB", strings.Repeat("a line of text<br>", 1<<20/18)},
+		{"nested-quote-containers-1MB", strings.Repeat(`<div class="gmail_quote">`, 500) + strings.Repeat("<br>", (1<<20-500*25)/4)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bc.in)))
