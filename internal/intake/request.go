@@ -60,8 +60,9 @@ func (p Problem) Malformed() bool {
 // text wins. Quoted material (see mailtext.Split) is never read: a reply's
 // copy of older messages would bring back values a later article corrected.
 //
-// A field is given on a line "<label>: <value>", optionally after a bullet ("*", "-", "•", "1."). Labels are matched ignoring case, whitespace
-// and "*" or "_" emphasis, against the field's Label and Aliases, and also
+// A field is given on a line "<label>: <value>", optionally after a bullet
+// ("*", "-", "•", "1."). Labels are matched ignoring case, whitespace and
+// "*" or "_" emphasis, against the field's Label and Aliases, and also
 // with parenthesised parts left out on both sides, so that "customers of the
 // Product: ..." matches the label "customers of the Product (eg. user
 // community, Operations Centre)". Only the text before a line's first colon

@@ -225,7 +225,22 @@ func (r *renderer) run(s string) {
 }
 
 func known(tag string) bool {
-	return blockTags[tag] || dropTags[tag] || voidTags[tag] || inlineTags[tag] || strings.Contains(tag, ":")
+	return blockTags[tag] || dropTags[tag] || voidTags[tag] || inlineTags[tag] || isOfficeTag(tag)
+}
+
+// isOfficeTag reports whether tag is a namespaced element such as Word's
+// <o:p> or <v:shape>, but not an address such as <mailto:jane@example.org>.
+func isOfficeTag(tag string) bool {
+	prefix, name, ok := strings.Cut(tag, ":")
+	if !ok || prefix == "" || name == "" {
+		return false
+	}
+	for _, c := range prefix + name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *renderer) start(tag string, attrs map[string]string, selfClosing bool) {

@@ -73,6 +73,7 @@ func TestFromTaggedText(t *testing.T) {
 		{"no markup: unchanged", "a\n\n  b\n", "a\n\n  b\n"},
 		{"line breaks of the text are kept", "<b>name:</b> Foo\nmotivation: bar<br>baz", "name: Foo\nmotivation: bar\nbaz"},
 		{"angle brackets that are no element stay", "contact: Jane Doe <jane.doe@example.org>, <product name><br>", "contact: Jane Doe <jane.doe@example.org>, <product name>"},
+		{"an address in angle brackets stays, Word's tags go", "contact: Jane <mailto:jane@example.org><o:p></o:p>", "contact: Jane <mailto:jane@example.org>"},
 		{"entities are decoded line by line", "a &amp; b&#10;/approve\nc", "a & b /approve\nc"},
 		{"a style block is dropped", "x<style>p { color: red }</style>y", "xy"},
 		{"a lone < keeps the text after it", "a <p b\n<br>c < d", "a <p b\n\nc < d"},
