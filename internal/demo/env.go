@@ -1,12 +1,17 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -339,4 +344,33 @@ func (e *Env) RTChildren(ctx context.Context, prefix string) ([]core.Ticket, err
 		}
 	}
 	return out, nil
+}
+
+// OperatorHTMLNote adds a public note to a GGUS ticket as the operator,
+// written in HTML as a mail client sends a reply (content type text/html).
+func (e *Env) OperatorHTMLNote(ctx context.Context, id, body string) error {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return fmt.Errorf("ticket id %q: %w", id, err)
+	}
+	payload, err := json.Marshal(map[string]any{"ticket_id": n, "body": body, "content_type": "text/html", "type": "email", "internal": false})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.GGUS.URL()+"/ticket_articles", bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Token token="+operatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("post an HTML note on ggus #%s: HTTP %d: %s", id, resp.StatusCode, b)
+	}
+	return nil
 }

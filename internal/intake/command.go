@@ -1,6 +1,10 @@
 package intake
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/procbot/procbot/internal/mailtext"
+)
 
 // MaxCommands is how many commands ParseCommands returns from one article;
 // the rest are ignored.
@@ -22,20 +26,21 @@ type Command struct {
 // A command is a line whose first non-space character is "/" followed by
 // letters and then a space or the end of the line: "/approve", "/Reject not
 // a middleware", "/kind cloud", "/na 3a no BDII for cloud". Text before the
-// slash ("please /approve"), other characters after the name ("/usr/bin",
-// "/approve."), quoted lines ("> /approve") and anything after a reply
-// header such as "On <date>, Jane wrote:" do not count. Names are returned
-// whatever they are; the caller decides which it knows.
+// slash ("please /approve") and other characters after the name
+// ("/usr/bin", "/approve.") do not count. Commands are read only from the
+// author's own text (mailtext.Split): quoted lines ("> /approve"), anything
+// after a reply header such as "On <date>, Jane wrote:" and a forwarded
+// message do not count, so that quoting procbot's notes or someone else's
+// mail never commands anything. HTML bodies reach here already rendered
+// with their quotes marked (mailtext.FromHTML). Names are returned whatever
+// they are; the caller decides which it knows.
 func ParseCommands(body string) []Command {
 	var out []Command
-	rest := cleanBody(body)
+	rest := cleanPart(mailtext.Split(body).Own)
 	for rest != "" && len(out) < MaxCommands {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
 		line = normLine(line)
-		if isReplyHeader(line) {
-			break
-		}
 		if c, ok := parseCommand(line); ok {
 			out = append(out, c)
 		}

@@ -28,6 +28,9 @@ func TestParseCommands(t *testing.T) {
 		{"CRLF line endings", "/approve\r\n/kind middleware\r\n", []Command{{Name: "approve"}, {Name: "kind", Args: "middleware"}}},
 		{"HTML leftovers", "<p>/approve</p><div>/kind&nbsp;cloud</div>", []Command{{Name: "approve"}, {Name: "kind", Args: "cloud"}}},
 		{"the message replied to is not read", "/kind cloud\n\nOn Tue, 4 Mar 2025 at 10:00, Joe wrote:\n/reject copied from an old mail", []Command{{Name: "kind", Args: "cloud"}}},
+		{"a forwarded message is not read", "FYI\n\n---------- Forwarded message ---------\nFrom: Chief <chief@example.org>\n\n/approve", nil},
+		{"an entity cannot start a line in a quote", "> waiting &#10;/approve on this ticket\n> x&#13;/reject no", nil},
+		{"own text below a quote counts", "> Waiting for approval\n/approve", []Command{{Name: "approve"}}},
 		{"control characters are removed from args", "/reject bad\x00\x1b input", []Command{{Name: "reject", Args: "bad input"}}},
 		{"no commands", "Just a comment.", nil},
 	}

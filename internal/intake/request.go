@@ -52,10 +52,17 @@ func (p Problem) Malformed() bool {
 // ParseRequest reads the prerequisite data of a request from an article
 // body and reports what is missing or malformed.
 //
-// The body is plain text; leftover HTML tags are removed and entities
-// decoded. A field is given on a line "<label>: <value>", optionally after a
-// bullet ("*", "-", "•", "1."). Labels are matched ignoring case, whitespace
-// and "*" or "_" emphasis, against the field's Label and Aliases, and also
+// The body is plain text (HTML articles are rendered by the tracker
+// adapters with mailtext.FromHTML); markup left in it is rendered and
+// entities decoded. Data is read from the author's own text and from a
+// message the author forwarded, since an applicant who forwards the request
+// mail expects it to be read; where both give a value, the author's own
+// text wins. Quoted material (see mailtext.Split) is never read: a reply's
+// copy of older messages would bring back values a later article corrected.
+//
+// A field is given on a line "<label>: <value>", optionally after a bullet
+// ("*", "-", "•", "1."). Labels are matched ignoring case, whitespace and
+// "*" or "_" emphasis, against the field's Label and Aliases, and also
 // with parenthesised parts left out on both sides, so that "customers of the
 // Product: ..." matches the label "customers of the Product (eg. user
 // community, Operations Centre)". Only the text before a line's first colon

@@ -288,6 +288,11 @@ func TestParseRequest(t *testing.T) {
 			problems: []Problem{problem("product", "missing"), problem("provider", "missing"), problem("customers", "missing")},
 		},
 		{
+			name: "a forwarded request is read and the author's own text wins",
+			body: "* motivation: FooStack lets our sites\noffer GPUs to the VOs.\n\n---------- Forwarded message ---------\nFrom: Jane Doe <jane.doe@example.org>\nDate: Mon, 2 Nov 2026\n\n" + strings.Replace(seedTemplate, "motivation:", "motivation: an older reason. Was:", 1),
+			data: fullData,
+		},
+		{
 			name: "a label given twice keeps the last real value",
 			body: seedTemplate + "\n* name of Technology Product: BarStack\n* name of Technology Product: XXX\n",
 			data: with(fullData, "product", "BarStack"),

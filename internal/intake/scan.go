@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/procbot/procbot/internal/mailtext"
 	"github.com/procbot/procbot/internal/procedure"
 )
 
@@ -116,14 +117,15 @@ func scanFields(idx *labelIndex, body string) map[string]string {
 			val.WriteString(s)
 		}
 	}
-	rest := cleanBody(body)
+	// A forwarded message is read first, so that the author's own text
+	// above it wins where both give a value; quoted material (a reply's
+	// copy of older messages) is not read at all.
+	parts := mailtext.Split(body)
+	rest := cleanPart(parts.Forwarded) + "\n\n" + cleanPart(parts.Own)
 	for rest != "" {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
 		line = normLine(line)
-		if isReplyHeader(line) {
-			break // what follows is the message replied to
-		}
 		if line == "" || line[0] == '>' || line == "--" || isClosing(line) {
 			flush()
 			continue
@@ -270,29 +272,6 @@ func isClosing(line string) bool {
 		if l == strings.TrimSuffix(p, ",") || strings.HasPrefix(l, p) && (strings.HasSuffix(p, ",") || strings.HasPrefix(l, p+" ") || strings.HasPrefix(l, p+",")) {
 			return true
 		}
-	}
-	return false
-}
-
-// isReplyHeader reports whether a normalized line introduces a message that
-// is being replied to or forwarded without "> " quoting: "On <date>, Jane
-// wrote:", "-----Original Message-----", Outlook's line of underscores.
-// Without this, a reply that carries the original request below it would
-// bring back values that a later article corrected. A forward marked
-// "---------- Forwarded message ----------" is read on, as the message
-// forwarded is usually the request itself.
-func isReplyHeader(line string) bool {
-	if len(line) > 300 {
-		return false
-	}
-	l := strings.ToLower(line)
-	switch {
-	case strings.HasPrefix(l, "on ") && strings.HasSuffix(l, " wrote:"),
-		strings.HasPrefix(l, "am ") && strings.Contains(l, " schrieb") && strings.HasSuffix(l, ":"),
-		strings.HasPrefix(l, "le ") && strings.HasSuffix(l, " a écrit :"),
-		strings.HasPrefix(l, "-----") && strings.Contains(l, "original message"),
-		len(l) >= 10 && strings.Trim(l, "_") == "":
-		return true
 	}
 	return false
 }

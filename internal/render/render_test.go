@@ -47,15 +47,16 @@ func sample(t *testing.T, p *procedure.Procedure) core.Instance {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func TestTexts(t *testing.T) {
-	p, err := procedure.Embedded("proc19")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(templates.FS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+// namedText is one of procbot's texts, rendered on demand.
+type namedText struct {
+	name string
+	text func() (string, error)
+}
+
+// noteTexts renders every note template (and the child's title and body)
+// with representative data: each golden file under testdata/golden/notes.
+func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []namedText {
+	t.Helper()
 	inst := sample(t, p)
 	missing := inst.Clone()
 	missing.Phase = core.PhaseIncomplete
@@ -69,10 +70,7 @@ func TestTexts(t *testing.T) {
 		waiting.Steps[id] = core.StepState{Status: core.StepWaiting}
 	}
 	parent := inst.Parent
-	tests := []struct {
-		name string
-		text func() (string, error)
-	}{
+	return []namedText{
 		{"child-title", func() (string, error) { return r.ChildTitle(p, inst, "1a") }},
 		{"child-body", func() (string, error) { return r.ChildBody(p, inst, "3b") }},
 		{"missing", func() (string, error) {
@@ -111,6 +109,18 @@ func TestTexts(t *testing.T) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteAnnouncement, Step: "announcement"}, nil)
 		}},
 	}
+}
+
+func TestTexts(t *testing.T) {
+	p, err := procedure.Embedded("proc19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(templates.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := noteTexts(t, r, p)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.text()

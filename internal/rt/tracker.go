@@ -5,16 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/mailtext"
 )
 
 // Ping checks that RT answers and accepts the credentials; it returns RT's
@@ -290,28 +289,9 @@ func (c *Client) transactionBody(ctx context.Context, tid string) (string, error
 		return strings.Join(plain, "\n\n"), nil
 	}
 	for i, h := range htmls {
-		htmls[i] = htmlToText(h)
+		htmls[i] = mailtext.FromHTML(h)
 	}
 	return strings.Join(htmls, "\n\n"), nil
-}
-
-var (
-	reDropBlocks = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
-	reBreaks     = regexp.MustCompile(`(?i)<br\s*/?>|</(p|div|li|tr|h[1-6]|blockquote|pre)>`)
-	reBlankLines = regexp.MustCompile(`\n{3,}`)
-	reSpaces     = regexp.MustCompile(`[ \t]+`)
-)
-
-func htmlToText(s string) string {
-	s = reDropBlocks.ReplaceAllString(s, "")
-	s = reBreaks.ReplaceAllString(s, "\n")
-	s = tagRe.ReplaceAllString(s, "")
-	s = html.UnescapeString(s)
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSpace(reSpaces.ReplaceAllString(l, " "))
-	}
-	return strings.TrimSpace(reBlankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
 }
 
 // Create opens a ticket. A parent in this tracker becomes the RT parent; a

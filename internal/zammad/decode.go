@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/mailtext"
 )
 
 // flexInt is an id that Zammad sends as a number, and some payloads (asset
@@ -221,7 +222,7 @@ type apiArticle struct {
 func (a apiArticle) toCore() core.Article {
 	body := a.Body
 	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.ContentType)), "text/html") {
-		body = htmlToText(body)
+		body = mailtext.FromHTML(body)
 	}
 	author := string(a.CreatedBy)
 	if author == "" {

@@ -121,28 +121,16 @@ func TestDecodeRecordedErrors(t *testing.T) {
 	}
 }
 
-func TestHTMLToText(t *testing.T) {
-	cases := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{"paragraphs become lines", "<p>one</p><p>two</p>", "one\ntwo"},
-		{"br breaks a line and two leave a blank line", "a<br>b<br><br>c", "a\nb\n\nc"},
-		{"entities are decoded", "Foo &amp; Bar &lt;x&gt; &quot;q&quot; caf&eacute;", `Foo & Bar <x> "q" café`},
-		{"non-breaking spaces become spaces", "Name:&nbsp;Foo", "Name: Foo"},
-		{"source line breaks inside text are spaces", "<p>Product\n   name: Foo</p>", "Product name: Foo"},
-		{"list items and headings are lines", "<h1>T</h1><ul><li>a</li><li>b</li></ul>", "T\na\nb"},
-		{"table rows are lines and cells are spaced", "<table><tr><td>k</td><td>v</td></tr><tr><td>k2</td><td>v2</td></tr></table>", "k v\nk2 v2"},
-		{"script and style are dropped", "<style>p{color:red}</style>x<script>alert(1)</script>y", "xy"},
-		{"inline markup is kept as text", "<div>Contact: <a href='mailto:a@b.org'>Alice</a>, <b>a@b.org</b></div>", "Contact: Alice, a@b.org"},
-		{"plain text passes through", "just text", "just text"},
+// TestHTMLArticleKeepsQuotes: an HTML article reaches procbot as text with
+// the quoted part marked, so that a quoted command stays a quote.
+func TestHTMLArticleKeepsQuotes(t *testing.T) {
+	a := apiArticle{ContentType: "text/html", Body: "<p>Fine &amp; done.</p><blockquote type=\"cite\">Waiting for approval: an operator writes<br>/approve on this ticket</blockquote>"}
+	want := "Fine & done.\n> Waiting for approval: an operator writes\n> /approve on this ticket"
+	if got := a.toCore().Body; got != want {
+		t.Errorf("body %q, want %q", got, want)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := htmlToText(tc.in); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
+	plain := apiArticle{ContentType: "text/plain", Body: "<p>as typed</p>"}
+	if got := plain.toCore().Body; got != plain.Body {
+		t.Errorf("a plain body was changed: %q", got)
 	}
 }
