@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/rt/rtsim"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
@@ -99,4 +100,60 @@ func (w *world) inOutbox(t *testing.T, tk core.Ticket, kind core.ActionKind) boo
 		}
 	}
 	return false
+}
+
+// TestUnconfirmedWritesAreFoundAgain: every create, note and link that
+// procbot sends is carried out by the trackers, but answered with a
+// redirect, an HTML page or "{}". procbot counts none of them as done, and
+// the next cycle finds each through its lookups (children by their marker,
+// notes by their text): the request completes with no child and no note
+// twice.
+func TestUnconfirmedWritesAreFoundAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ggus zammadsim.FaultKind
+		rt   rtsim.FaultKind
+	}{
+		{"redirect", zammadsim.FaultRedirect, rtsim.FaultRedirect},
+		{"HTML page", zammadsim.FaultHTML200, rtsim.FaultHTML200},
+		{"empty object", zammadsim.FaultEmpty200, rtsim.FaultEmpty200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, nil)
+			ctx := context.Background()
+			parent := w.approved(t)
+			w.env.GGUS.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{tc.ggus}, After: true, Methods: []string{"POST"},
+				Paths: []string{"/tickets$", "/ticket_articles", "/links/add"}})
+			w.env.RT.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{tc.rt}, After: true, Methods: []string{"POST"}})
+			closed := map[string]bool{}
+			inst := w.instance(t, parent)
+			for i := 0; i < 40 && (inst.Phase != core.PhaseCompleted || len(inst.Outbox) > 0); i++ {
+				w.closeOpen(t, inst, closed)
+				_ = w.app.Daemon.Cycle(ctx)
+				inst = w.instance(t, parent)
+			}
+			if inst.Phase != core.PhaseCompleted || len(inst.Outbox) > 0 {
+				t.Fatalf("request %s with outbox %+v, want completed with nothing left", inst.Phase, inst.Outbox)
+			}
+			if w.env.GGUS.FaultsInjected() == 0 || w.env.RT.FaultCount() == 0 {
+				t.Fatalf("faults injected: GGUS %d, RT %d; want some in both", w.env.GGUS.FaultsInjected(), w.env.RT.FaultCount())
+			}
+			if n := w.noDuplicates(t); n == 0 {
+				t.Fatal("no child found")
+			}
+			arts, err := w.env.Operator.Articles(ctx, parent.Ref.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, a := range arts {
+				seen[a.Body]++
+			}
+			for body, n := range seen {
+				if n > 1 {
+					t.Errorf("note posted %d times on the request:\n%s", n, body)
+				}
+			}
+		})
+	}
 }

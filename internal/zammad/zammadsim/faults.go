@@ -44,7 +44,8 @@ type Faults struct {
 	// Methods restricts injection to these HTTP methods; empty: all.
 	Methods []string
 	// Paths restricts injection to requests whose path below /api/v1
-	// starts with one of these; empty: all.
+	// starts with one of these, or, for one ending in "$", is it
+	// ("/tickets$" is the create, not the search); empty: all.
 	Paths []string
 	// SlowDelay is how long FaultSlow waits. Default 2s.
 	SlowDelay time.Duration
@@ -112,8 +113,13 @@ func (fs *faultState) pick(r *http.Request) (pickedFault, bool) {
 	}
 	if len(f.Paths) > 0 {
 		ok := false
+		path := strings.TrimPrefix(r.URL.Path, apiPrefix)
 		for _, p := range f.Paths {
-			ok = ok || strings.HasPrefix(strings.TrimPrefix(r.URL.Path, apiPrefix), p)
+			if exact, ok2 := strings.CutSuffix(p, "$"); ok2 {
+				ok = ok || path == exact
+				continue
+			}
+			ok = ok || strings.HasPrefix(path, p)
 		}
 		if !ok {
 			return pickedFault{}, false
