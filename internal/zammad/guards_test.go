@@ -268,3 +268,25 @@ func TestWritesNeedConfirmation(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedArticlesWithoutIDsFail: when the articles are too long to
+// read at once and the ticket does not list them, reading them fails
+// instead of returning none.
+func TestOversizedArticlesWithoutIDsFail(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/ticket_articles/by_ticket/7", streamer(hugeAnswer))
+	mux.HandleFunc("GET /api/v1/tickets/7", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id": 7, "number": "7", "title": "t", "group": "Operations", "state": "open"}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := zammad.New(zammad.Config{URL: srv.URL + "/api/v1", Token: robotToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := c.Articles(context.Background(), "7")
+	if err == nil || !strings.Contains(err.Error(), "GET /ticket_articles/by_ticket/7 is longer than") || !strings.Contains(err.Error(), "no article ids") {
+		t.Fatalf("articles %v, error %v; want an error naming the request", arts, err)
+	}
+}

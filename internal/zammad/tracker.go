@@ -153,7 +153,7 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 	err = c.send(ctx, request{method: http.MethodGet, path: "/ticket_articles/by_ticket/" + strconv.FormatInt(n, 10),
 		out: &list, read: true, limit: c.maxArticle})
 	if errors.Is(err, bounded.ErrTooLarge) {
-		list, err = c.articlesOneByOne(ctx, n)
+		list, err = c.articlesOneByOne(ctx, n, err)
 	}
 	if err != nil {
 		return nil, c.fail(what, err)
@@ -166,11 +166,15 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 	return out, nil
 }
 
-// articlesOneByOne reads the ticket's articles one request each.
-func (c *Client) articlesOneByOne(ctx context.Context, ticket int64) ([]apiArticle, error) {
+// articlesOneByOne reads the ticket's articles one request each; tooLarge
+// is the error of reading them at once.
+func (c *Client) articlesOneByOne(ctx context.Context, ticket int64, tooLarge error) ([]apiArticle, error) {
 	t, err := c.getTicket(ctx, ticket)
 	if err != nil {
 		return nil, err
+	}
+	if len(t.ArticleIDs) == 0 {
+		return nil, fmt.Errorf("%w, and the ticket lists no article ids to read them one by one", tooLarge)
 	}
 	out := make([]apiArticle, 0, len(t.ArticleIDs))
 	for _, aid := range t.ArticleIDs {
