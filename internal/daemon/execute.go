@@ -20,7 +20,8 @@ import (
 // one, recording each as soon as the tracker has it.
 //
 // Side effects on a tracker that failed this cycle wait for the next one:
-// procbot does not spend the cycle waiting on a tracker that is down.
+// procbot does not spend the cycle waiting on a tracker that is down. So do
+// those that follow a failed one on the same ticket.
 func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, notes ...core.AuditEntry) error {
 	// A request nothing happened to is not written again: a quiet cycle
 	// costs the store nothing.
@@ -45,9 +46,13 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		}
 		inst = next
 	}
+	// Effects on one ticket keep their order: once one fails, the later
+	// ones on that ticket wait with it for the next cycle, so that a
+	// request is never closed before its announcement is on the ticket.
+	held := map[string]bool{}
 	for i := 0; i < len(inst.Outbox); {
 		a := inst.Outbox[i]
-		if failed[a.Ticket.Tracker] {
+		if failed[a.Ticket.Tracker] || held[a.Ticket.Key()] {
 			i++
 			continue
 		}
@@ -63,6 +68,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s on %s: %w", a.Kind, a.Note, a.Ticket, err))
+			held[a.Ticket.Key()] = true
 			i++ // stays in the outbox for the next cycle
 			continue
 		}

@@ -6,6 +6,12 @@
 // inside 200 answers, links to missing tickets dropped without an error, and
 // TicketSQL date literals read in RT's own time zone with whole-second,
 // strictly-greater comparison.
+//
+// The client never follows a redirect: credentials go only to the
+// configured origin, and a 3xx is an error naming where it pointed. Every
+// answer is read through a size limit (Config.MaxAnswer,
+// Config.MaxArticleAnswer), and a change counts as made only when RT
+// confirms it (the new ticket's id, RT's message, or the ticket re-read).
 package rt
 
 import (
@@ -24,7 +30,9 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"github.com/rs/zerolog"
 
+	"github.com/procbot/procbot/internal/bounded"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/retry"
 )
@@ -60,13 +68,26 @@ type Config struct {
 	// waited instead, but never longer than RetryMaxWait.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// MaxAnswer bounds, in bytes, every answer but the attachments of a
+	// transaction (searches, tickets, histories, answers to changes); a
+	// longer one is an error naming the request. Default 4 MiB.
+	MaxAnswer int64
+	// MaxArticleAnswer bounds, in bytes, the answer that carries the text
+	// of one transaction (its attachments). A transaction that exceeds it
+	// is kept without its text, with a warning in Log. Default 16 MiB.
+	MaxArticleAnswer int64
+	// Log receives warnings about transactions read without their text.
+	// The zero value logs nothing.
+	Log zerolog.Logger
 }
 
-// Retry defaults.
+// Retry and size defaults.
 const (
-	DefaultReadRetries  = 3
-	DefaultRetryWait    = 200 * time.Millisecond
-	DefaultRetryMaxWait = 2 * time.Second
+	DefaultReadRetries      = 3
+	DefaultRetryWait        = 200 * time.Millisecond
+	DefaultRetryMaxWait     = 2 * time.Second
+	DefaultMaxAnswer        = 4 << 20
+	DefaultMaxArticleAnswer = 16 << 20
 )
 
 // Client talks to one RT. It is safe for concurrent use.
@@ -134,6 +155,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryMaxWait < cfg.RetryWait {
 		cfg.RetryMaxWait = cfg.RetryWait
 	}
+	if cfg.MaxAnswer <= 0 {
+		cfg.MaxAnswer = DefaultMaxAnswer
+	}
+	if cfg.MaxArticleAnswer <= 0 {
+		cfg.MaxArticleAnswer = DefaultMaxArticleAnswer
+	}
 	c := &Client{cfg: cfg, base: base, web: web, tz: cfg.TimeZone, perPage: per, queues: map[string]string{}, maxWait: cfg.RetryMaxWait}
 
 	rc := resty.New().
@@ -155,12 +182,16 @@ func New(cfg Config) (*Client, error) {
 		})).
 		SetLogger(quietLogger{}).
 		SetDisableWarn(true).
-		// A redirect here means RT sent us to its login page; following it
-		// would turn an auth failure into a confusing HTML 200.
+		// A redirect is not followed: it would take the credentials to
+		// wherever it points (Go keeps them when only the port differs),
+		// and RT's own redirect to its login page would turn an auth
+		// failure into a confusing HTML 200. do answers it with an error.
 		SetRedirectPolicy(resty.RedirectPolicyFunc(func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		})).
-		SetResponseBodyLimit(64<<20).
+		// Answers are read by do, through a size limit.
+		SetDoNotParseResponse(true).
+		AddRetryHook(bounded.RetryHook(cfg.MaxAnswer)).
 		SetHeader("Accept", "application/json").
 		SetHeader("User-Agent", "procbot-rt/1")
 	if cfg.Token != "" {
@@ -202,15 +233,40 @@ func (c *Client) redact(s string) string {
 func (c *Client) fail(op string, kind error, detail string, code int) error {
 	detail = c.redact(detail)
 	if code > 0 {
-		return fmt.Errorf("rt: %s: %w: %s (HTTP %d)", op, kind, detail, code)
+		return fmt.Errorf("%s: %s: %w: %s (HTTP %d)", c.cfg.Name, op, kind, detail, code)
 	}
-	return fmt.Errorf("rt: %s: %w: %s", op, kind, detail)
+	return fmt.Errorf("%s: %s: %w: %s", c.cfg.Name, op, kind, detail)
 }
+
+// location is a redirect's target as shown in an error: without user
+// information (credentials elsewhere in it are removed by redact).
+func location(h http.Header) string {
+	loc := h.Get("Location")
+	if loc == "" {
+		return "(no Location)"
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return strings.Join(strings.Fields(loc), " ")
+	}
+	u.User = nil
+	return u.String()
+}
+
+// errTooLarge marks an answer longer than the limit it was read with.
+var errTooLarge = bounded.ErrTooLarge
 
 // do sends one request and maps failures to core errors. Only 2xx answers
 // come back without an error. Every read procbot makes of RT is a GET (its
-// searches included), and only a GET may be retried.
+// searches included), and only a GET may be retried. The answer is read
+// through MaxAnswer.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, op string) (*resty.Response, error) {
+	return c.doLimit(ctx, method, path, q, body, op, c.cfg.MaxAnswer)
+}
+
+// doLimit is do with the answer read through limit bytes; a longer answer
+// is an error wrapping errTooLarge.
+func (c *Client) doLimit(ctx context.Context, method, path string, q url.Values, body any, op string, limit int64) (*resty.Response, error) {
 	req := c.http.R().SetContext(ctx)
 	if method == http.MethodGet {
 		req.AddRetryCondition(retry.Retryable)
@@ -222,9 +278,16 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
 	resp, err := req.Execute(method, c.base+path)
+	if berr := bounded.Body(resp, limit); err == nil && berr != nil {
+		if errors.Is(berr, errTooLarge) {
+			return nil, fmt.Errorf("%s: %s: %w: %w: the answer to %s %s is longer than %d bytes",
+				c.cfg.Name, op, core.ErrUnavailable, errTooLarge, method, path, limit)
+		}
+		err = berr
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("rt: %s: %w: %w", op, core.ErrUnavailable, ctxErr)
+			return nil, fmt.Errorf("%s: %s: %w: %w", c.cfg.Name, op, core.ErrUnavailable, ctxErr)
 		}
 		return nil, c.fail(op, core.ErrUnavailable, err.Error(), 0)
 	}
@@ -242,9 +305,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	case code == http.StatusForbidden:
 		kind = core.ErrForbidden
 	case code >= 300 && code < 400:
-		// RT redirects to its login page when it sees no usable credentials.
+		// RT redirects to its login page when it sees no usable
+		// credentials; anything else at RT's URL may redirect anywhere.
 		kind = core.ErrUnauthorized
-		msg = "redirected to " + resp.Header().Get("Location")
+		msg = fmt.Sprintf("%s %s was answered with a redirect to %s, which procbot does not follow: check the RT URL and credentials",
+			method, path, location(resp.Header()))
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		kind = core.ErrUnavailable
 		if ra := resp.Header().Get("Retry-After"); ra != "" {
@@ -409,10 +474,15 @@ type envelope struct {
 // walk fetches every page of a collection. It stops on an empty page or
 // when page*per_page reaches total, never trusting "pages".
 func (c *Client) walk(ctx context.Context, path string, q url.Values, op string, each func(json.RawMessage) error) error {
+	return c.walkLimit(ctx, path, q, op, c.cfg.MaxAnswer, each)
+}
+
+// walkLimit is walk with each page read through limit bytes.
+func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op string, limit int64, each func(json.RawMessage) error) error {
 	q.Set("per_page", strconv.Itoa(c.perPage))
 	for page := 1; page <= maxPages; page++ {
 		q.Set("page", strconv.Itoa(page))
-		resp, err := c.do(ctx, http.MethodGet, path, q, nil, op)
+		resp, err := c.doLimit(ctx, http.MethodGet, path, q, nil, op, limit)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-resty/resty/v2"
+
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/mailtext"
 )
@@ -186,7 +188,8 @@ func (c *Client) Get(ctx context.Context, id string) (core.Ticket, error) {
 var articleTypes = map[string]bool{"Create": true, "Correspond": true, "Comment": true}
 
 // Articles returns the ticket's create, reply and comment transactions,
-// oldest first, with plain-text bodies.
+// oldest first, with plain-text bodies. A transaction whose attachments
+// exceed MaxArticleAnswer is returned without its text, and logged.
 func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error) {
 	op := "read history of ticket " + id
 	n, err := ticketID(id)
@@ -236,6 +239,14 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 			return nil, c.fail(op, core.ErrUnavailable, fmt.Sprintf("transaction id %q is not a number", t.ID), 0)
 		}
 		body, err := c.transactionBody(ctx, string(t.ID))
+		if errors.Is(err, errTooLarge) {
+			// One huge mail must not stop the procedure: the transaction
+			// is kept, without its text.
+			c.cfg.Log.Warn().Str("tracker", c.Name()).Int64("ticket", n).Int64("article", tid).
+				Int64("limit_bytes", c.cfg.MaxArticleAnswer).
+				Msg("article is longer than the article size limit; read without its text")
+			body, err = "", nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +276,7 @@ func (c *Client) transactionBody(ctx context.Context, tid string) (string, error
 	var plain, htmls []string
 	q := url.Values{}
 	q.Set("fields", "Content,ContentType,Filename")
-	err := c.walk(ctx, "/transaction/"+url.PathEscape(tid)+"/attachments", q, op, func(raw json.RawMessage) error {
+	err := c.walkLimit(ctx, "/transaction/"+url.PathEscape(tid)+"/attachments", q, op, c.cfg.MaxArticleAnswer, func(raw json.RawMessage) error {
 		var a att
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return c.fail(op, core.ErrUnavailable, "bad attachment item: "+err.Error(), 0)
@@ -329,14 +340,16 @@ func (c *Client) Create(ctx context.Context, t core.NewTicket) (core.Ticket, err
 		ID flexID `json:"id"`
 	}
 	if err := c.decode(resp, &created, op); err != nil || created.ID == "" {
-		// The ticket exists but we cannot say which one: say so loudly
-		// rather than let a retry make a twin.
-		if loc := resp.Header().Get("Location"); loc != "" {
+		// RT's Location names the new ticket too.
+		if loc := resp.Header().Get("Location"); reTicket.MatchString(loc) {
 			created.ID = flexID(loc[strings.LastIndexByte(loc, '/')+1:])
 		}
-		if created.ID == "" {
-			return core.Ticket{}, c.fail(op, core.ErrUnavailable, "created, but the answer names no ticket id", resp.StatusCode())
-		}
+	}
+	if n, err := ticketID(string(created.ID)); err != nil || n <= 0 {
+		// Not a confirmation: a proxy's page, "{}", or id 0. If RT did
+		// create the ticket, the next attempt finds it by its title.
+		return core.Ticket{}, c.fail(op, core.ErrUnavailable,
+			fmt.Sprintf("the answer to POST /ticket names no ticket id (%s)", contentType(resp)), resp.StatusCode())
 	}
 	id := string(created.ID)
 	partial := core.Ticket{Ref: c.ref(id), Title: t.Title, Queue: t.Queue,
@@ -393,16 +406,37 @@ func (c *Client) AddNote(ctx context.Context, id, body string, public bool) erro
 	if err != nil {
 		return err
 	}
+	// RT confirms a note with 201, its message ("Comments added",
+	// "Correspondence added") and the new transaction's Location. A 200
+	// with a proxy's page or "{}" is no confirmation: if the note did
+	// land, the next attempt finds it by its text.
 	msgs := messages(resp)
-	if msgs == nil {
-		return nil // 201 without a readable list: the transaction exists
-	}
 	for _, m := range msgs {
 		if strings.Contains(strings.ToLower(m), strings.ToLower(want)) {
 			return nil
 		}
 	}
-	return c.fail(op, core.ErrInvalid, strings.Join(msgs, "; "), resp.StatusCode())
+	if resp.StatusCode() == http.StatusCreated && reTransaction.MatchString(resp.Header().Get("Location")) {
+		return nil // RT in another language: the transaction exists
+	}
+	if len(msgs) > 0 {
+		return c.fail(op, core.ErrInvalid, strings.Join(msgs, "; "), resp.StatusCode()) // a refusal
+	}
+	return c.fail(op, core.ErrUnavailable, fmt.Sprintf("the answer (%s) confirms no note", contentType(resp)), resp.StatusCode())
+}
+
+// reTransaction and reTicket match the Location of a new transaction and
+// a new ticket.
+var (
+	reTransaction = regexp.MustCompile(`/transaction/[1-9][0-9]*$`)
+	reTicket      = regexp.MustCompile(`/ticket/[1-9][0-9]*$`)
+)
+
+func contentType(resp *resty.Response) string {
+	if ct := resp.Header().Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "no Content-Type"
 }
 
 // SetState sets the ticket's status. RT reports refusals (unknown status,

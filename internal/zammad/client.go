@@ -5,6 +5,13 @@
 // client: a repeated create opens a duplicate ticket, and procbot's cycle
 // tries them again later from its recorded intent. Reads are retried a few
 // times with capped, jittered exponential back-off (see Config.ReadRetries).
+//
+// The client never follows a redirect: the API token goes only to the
+// configured origin, and a 3xx is an error naming where it pointed. Every
+// answer is read through a size limit (Config.MaxAnswer,
+// Config.MaxArticleAnswer), and a change counts as made only when Zammad's
+// answer confirms it (the created ticket, article or link with its id, the
+// ticket in its new state).
 package zammad
 
 import (
@@ -20,7 +27,9 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"github.com/rs/zerolog"
 
+	"github.com/procbot/procbot/internal/bounded"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/retry"
 )
@@ -49,13 +58,27 @@ type Config struct {
 	// waited instead, but never longer than RetryMaxWait.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// MaxAnswer bounds, in bytes, every answer but the articles of a ticket
+	// (searches, tickets, links, tags, answers to changes); a longer one is
+	// an error naming the request. Default 4 MiB.
+	MaxAnswer int64
+	// MaxArticleAnswer bounds, in bytes, the answers that carry article
+	// texts. A ticket whose articles together exceed it is read article by
+	// article; an article that alone exceeds it is kept without its text,
+	// with a warning in Log. Default 16 MiB.
+	MaxArticleAnswer int64
+	// Log receives warnings about articles read without their text. The
+	// zero value logs nothing.
+	Log zerolog.Logger
 }
 
-// Retry defaults.
+// Retry and size defaults.
 const (
-	DefaultReadRetries  = 3
-	DefaultRetryWait    = 200 * time.Millisecond
-	DefaultRetryMaxWait = 2 * time.Second
+	DefaultReadRetries      = 3
+	DefaultRetryWait        = 200 * time.Millisecond
+	DefaultRetryMaxWait     = 2 * time.Second
+	DefaultMaxAnswer        = 4 << 20
+	DefaultMaxArticleAnswer = 16 << 20
 )
 
 const maxPerPage = 200
@@ -68,6 +91,9 @@ type Client struct {
 	perPage int
 	http    *resty.Client
 	maxWait time.Duration
+	// maxAnswer and maxArticle are the size limits of answers in bytes.
+	maxAnswer, maxArticle int64
+	log                   zerolog.Logger
 	// onWait, if set, learns each wait a Retry-After asked for, as capped;
 	// tests use it to see the header honoured without timing anything.
 	onWait func(time.Duration)
@@ -115,12 +141,21 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryMaxWait < cfg.RetryWait {
 		cfg.RetryMaxWait = cfg.RetryWait
 	}
+	if cfg.MaxAnswer <= 0 {
+		cfg.MaxAnswer = DefaultMaxAnswer
+	}
+	if cfg.MaxArticleAnswer <= 0 {
+		cfg.MaxArticleAnswer = DefaultMaxArticleAnswer
+	}
 	c := &Client{
-		name:    cfg.Name,
-		webURL:  strings.TrimRight(cfg.WebURL, "/"),
-		token:   cfg.Token,
-		perPage: cfg.PerPage,
-		maxWait: cfg.RetryMaxWait,
+		name:       cfg.Name,
+		webURL:     strings.TrimRight(cfg.WebURL, "/"),
+		token:      cfg.Token,
+		perPage:    cfg.PerPage,
+		maxWait:    cfg.RetryMaxWait,
+		maxAnswer:  cfg.MaxAnswer,
+		maxArticle: cfg.MaxArticleAnswer,
+		log:        cfg.Log,
 	}
 
 	// resty's back-off is capped exponential with jitter: about RetryWait,
@@ -136,6 +171,15 @@ func New(cfg Config) (*Client, error) {
 		SetHeader("Content-Type", "application/json").
 		SetHeader("User-Agent", "procbot").
 		SetDebug(false).
+		// Go's client would follow a redirect and, when only the port
+		// differs, send the token along: a redirect is answered instead
+		// (see send).
+		SetRedirectPolicy(resty.RedirectPolicyFunc(func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		})).
+		// Answers are read by send, through a size limit.
+		SetDoNotParseResponse(true).
+		AddRetryHook(bounded.RetryHook(cfg.MaxAnswer)).
 		SetRetryCount(retries).
 		SetRetryWaitTime(cfg.RetryWait).
 		SetRetryMaxWaitTime(cfg.RetryMaxWait).
@@ -194,7 +238,28 @@ func (c *Client) redact(s string) string {
 	if c.token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "[token]")
+	s = strings.ReplaceAll(s, c.token, "[token]")
+	if q := url.QueryEscape(c.token); q != c.token {
+		s = strings.ReplaceAll(s, q, "[token]")
+	}
+	return s
+}
+
+// location is a redirect's target as shown in an error: without user
+// information (the token is removed from the whole error by redact).
+func location(h http.Header) string {
+	loc := h.Get("Location")
+	if loc == "" {
+		return "(no Location)"
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return strings.Join(strings.Fields(loc), " ")
+	}
+	if u.User != nil {
+		u.User = nil
+	}
+	return u.String()
 }
 
 // fail builds the error of the operation what.
@@ -260,39 +325,81 @@ func apiError(status int, header http.Header, body []byte) *APIError {
 // A GET is a read and may be retried; anything else is sent once.
 // Errors are returned raw; callers wrap them with what they were doing.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	return c.send(ctx, method, path, query, body, out, method == http.MethodGet)
+	return c.send(ctx, request{method: method, path: path, query: query, body: body, out: out, read: method == http.MethodGet})
 }
 
-// send is do with the choice made by the caller: read says that the request
-// changes nothing on the server, so sending it again is harmless.
-func (c *Client) send(ctx context.Context, method, path string, query url.Values, body, out any, read bool) error {
+// request is one call to the API.
+type request struct {
+	method, path string
+	query        url.Values
+	body, out    any
+	// read says that the request changes nothing on the server, so sending
+	// it again is harmless.
+	read bool
+	// limit is the size limit of the answer in bytes; 0: Config.MaxAnswer.
+	limit int64
+}
+
+// send carries out r. A redirect is not followed but answered with an
+// error naming its target; an answer longer than the limit is an error
+// wrapping bounded.ErrTooLarge; a 2xx answer that is not JSON is an error too.
+func (c *Client) send(ctx context.Context, r request) error {
 	req := c.http.R().SetContext(ctx)
-	if read {
+	if r.read {
 		req.AddRetryCondition(retry.Retryable)
 	}
-	if query != nil {
-		req.SetQueryParamsFromValues(query)
+	limit := c.maxAnswer
+	if r.limit > 0 {
+		limit = r.limit
 	}
-	if body != nil {
-		req.SetBody(body)
+	if r.query != nil {
+		req.SetQueryParamsFromValues(r.query)
 	}
-	resp, err := req.Execute(method, path)
+	if r.body != nil {
+		req.SetBody(r.body)
+	}
+	resp, err := req.Execute(r.method, r.path)
+	if berr := bounded.Body(resp, limit); err == nil && berr != nil {
+		err = berr
+		if errors.Is(berr, bounded.ErrTooLarge) {
+			return fmt.Errorf("%w: %w: the answer to %s %s is longer than %d bytes",
+				core.ErrUnavailable, berr, r.method, r.path, limit)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
 	}
-	if resp.StatusCode() < 200 || resp.StatusCode() > 299 {
-		return apiError(resp.StatusCode(), resp.Header(), resp.Body())
+	code := resp.StatusCode()
+	if code >= 300 && code < 400 {
+		return fmt.Errorf("%w: %s %s was answered with a redirect (HTTP %d) to %s, which procbot does not follow: check the GGUS URL",
+			core.ErrUnavailable, r.method, r.path, code, location(resp.Header()))
 	}
-	if out == nil {
+	if code < 200 || code > 299 {
+		return apiError(code, resp.Header(), resp.Body())
+	}
+	if r.out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(resp.Body(), out); err != nil {
-		return fmt.Errorf("%w: undecodable answer to %s %s: %v", core.ErrUnavailable, method, path, err)
+	if err := json.Unmarshal(resp.Body(), r.out); err != nil {
+		return fmt.Errorf("%w: undecodable answer (HTTP %d, %s) to %s %s: %v",
+			core.ErrUnavailable, code, contentType(resp.Header()), r.method, r.path, err)
 	}
 	return nil
+}
+
+func contentType(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "no Content-Type"
+}
+
+// unconfirmed is the error of a change whose answer does not confirm it.
+func unconfirmed(method, path, why string) error {
+	return fmt.Errorf("%w: the answer to %s %s does not confirm the change: %s", core.ErrUnavailable, method, path, why)
 }
 
 // ticketID checks that id is a Zammad ticket id before it goes into a path.

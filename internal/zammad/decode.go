@@ -86,6 +86,8 @@ type apiTicket struct {
 	CreatedBy flexName   `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// ArticleIDs lists the ticket's articles (in any order).
+	ArticleIDs []flexInt `json:"article_ids"`
 }
 
 // named reports whether the expanded group and state names are present.

@@ -2,11 +2,8 @@ package zammad
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/procbot/procbot/internal/core"
 )
@@ -45,17 +42,13 @@ func (c *Client) Relate(ctx context.Context, a, b core.TicketRef) error {
 		}
 		number = string(t.Number)
 	}
-	err = c.do(ctx, http.MethodPost, "/links/add", nil, map[string]any{
+	err = c.addLink(ctx, map[string]any{
 		"link_type":                 "normal",
 		"link_object_source":        "Ticket",
 		"link_object_source_number": number,
 		"link_object_target":        "Ticket",
 		"link_object_target_value":  bid,
-	}, nil)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && strings.Contains(ae.Message, "Link already exists") {
-		return nil
-	}
+	})
 	if err != nil {
 		return c.fail(what, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procbot/procbot/internal/bounded"
 	"github.com/procbot/procbot/internal/core"
 )
 
@@ -57,7 +58,7 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 		// The search is a POST only because the condition is a JSON body;
 		// it changes nothing, so it is retried like any read. Without that,
 		// one dropped connection would fail the whole poll of GGUS.
-		if err := c.send(ctx, http.MethodPost, "/tickets/search", nil, body, &raw, true); err != nil {
+		if err := c.send(ctx, request{method: http.MethodPost, path: "/tickets/search", body: body, out: &raw, read: true}); err != nil {
 			return nil, c.fail(what, err)
 		}
 		list, err := decodeSearch(raw)
@@ -137,6 +138,11 @@ func (c *Client) tags(ctx context.Context, id int64) ([]string, error) {
 }
 
 // Articles returns the conversation oldest first, HTML bodies as text.
+//
+// The articles come in one answer, bounded by MaxArticleAnswer. When they
+// exceed it together, they are read one by one from the ticket's article
+// list; an article that alone exceeds it is kept with its id and without
+// its text (and logged), so that one huge mail cannot stop the procedure.
 func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error) {
 	what := "read articles of ticket " + id
 	n, err := ticketID(id)
@@ -144,13 +150,51 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 		return nil, c.fail(what, err)
 	}
 	var list []apiArticle
-	if err := c.do(ctx, http.MethodGet, "/ticket_articles/by_ticket/"+strconv.FormatInt(n, 10), nil, nil, &list); err != nil {
+	err = c.send(ctx, request{method: http.MethodGet, path: "/ticket_articles/by_ticket/" + strconv.FormatInt(n, 10),
+		out: &list, read: true, limit: c.maxArticle})
+	if errors.Is(err, bounded.ErrTooLarge) {
+		list, err = c.articlesOneByOne(ctx, n, err)
+	}
+	if err != nil {
 		return nil, c.fail(what, err)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	out := make([]core.Article, len(list))
 	for i, a := range list {
 		out[i] = a.toCore()
+	}
+	return out, nil
+}
+
+// articlesOneByOne reads the ticket's articles one request each; tooLarge
+// is the error of reading them at once.
+func (c *Client) articlesOneByOne(ctx context.Context, ticket int64, tooLarge error) ([]apiArticle, error) {
+	t, err := c.getTicket(ctx, ticket)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.ArticleIDs) == 0 {
+		return nil, fmt.Errorf("%w, and the ticket lists no article ids to read them one by one", tooLarge)
+	}
+	out := make([]apiArticle, 0, len(t.ArticleIDs))
+	for _, aid := range t.ArticleIDs {
+		var a apiArticle
+		path := "/ticket_articles/" + strconv.FormatInt(int64(aid), 10)
+		err := c.send(ctx, request{method: http.MethodGet, path: path, out: &a, read: true, limit: c.maxArticle})
+		if errors.Is(err, bounded.ErrTooLarge) {
+			c.log.Warn().Str("tracker", c.name).Int64("ticket", ticket).Int64("article", int64(aid)).
+				Int64("limit_bytes", c.maxArticle).
+				Msg("article is longer than the article size limit; read without its text")
+			out = append(out, apiArticle{ID: aid})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a.ID == 0 {
+			a.ID = aid
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -208,6 +252,9 @@ func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, er
 	if err != nil {
 		return core.Ticket{}, c.fail(what, err)
 	}
+	if t.ID <= 0 {
+		return core.Ticket{}, c.fail(what, unconfirmed(http.MethodPost, "/tickets", "no ticket id"))
+	}
 	created := c.toCore(t, append([]string(nil), nt.Tags...))
 
 	if !nt.Parent.IsZero() && (nt.Parent.Tracker == c.name) {
@@ -231,8 +278,19 @@ func (c *Client) AddNote(ctx context.Context, id, body string, public bool) erro
 		return c.fail(what, err)
 	}
 	a := newArticle{TicketID: n, Body: body, ContentType: "text/plain", Type: "note", Internal: !public}
-	if err := c.do(ctx, http.MethodPost, "/ticket_articles", nil, a, nil); err != nil {
+	var got struct {
+		ID       flexInt `json:"id"`
+		TicketID flexInt `json:"ticket_id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/ticket_articles", nil, a, &got); err != nil {
 		return c.fail(what, err)
+	}
+	switch {
+	case got.ID <= 0:
+		return c.fail(what, unconfirmed(http.MethodPost, "/ticket_articles", "no article id"))
+	case got.TicketID != 0 && int64(got.TicketID) != n:
+		return c.fail(what, unconfirmed(http.MethodPost, "/ticket_articles",
+			fmt.Sprintf("the article is on ticket %d", got.TicketID)))
 	}
 	return nil
 }
@@ -244,8 +302,16 @@ func (c *Client) SetState(ctx context.Context, id, state string) error {
 	if err != nil {
 		return c.fail(what, err)
 	}
-	if err := c.do(ctx, http.MethodPut, "/tickets/"+strconv.FormatInt(n, 10), nil, map[string]any{"state": state}, nil); err != nil {
+	path := "/tickets/" + strconv.FormatInt(n, 10)
+	var t apiTicket
+	if err := c.do(ctx, http.MethodPut, path, url.Values{"expand": {"true"}}, map[string]any{"state": state}, &t); err != nil {
 		return c.fail(what, err)
+	}
+	switch {
+	case int64(t.ID) != n:
+		return c.fail(what, unconfirmed(http.MethodPut, path, "the answer is not the ticket"))
+	case string(t.State) != state:
+		return c.fail(what, unconfirmed(http.MethodPut, path, fmt.Sprintf("the ticket's state is %q", t.State)))
 	}
 	return nil
 }
@@ -306,13 +372,27 @@ func (c *Client) Link(ctx context.Context, parent, child core.TicketRef) error {
 		"link_object_target":        "Ticket",
 		"link_object_target_value":  pid,
 	}
-	err = c.do(ctx, http.MethodPost, "/links/add", nil, req, nil)
+	if err := c.addLink(ctx, req); err != nil {
+		return c.fail(what, err)
+	}
+	return nil
+}
+
+// addLink stores a link; one that exists already counts as stored.
+func (c *Client) addLink(ctx context.Context, req map[string]any) error {
+	var got struct {
+		ID flexInt `json:"id"`
+	}
+	err := c.do(ctx, http.MethodPost, "/links/add", nil, req, &got)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && strings.Contains(ae.Message, "Link already exists") {
 		return nil
 	}
 	if err != nil {
-		return c.fail(what, err)
+		return err
+	}
+	if got.ID <= 0 {
+		return unconfirmed(http.MethodPost, "/links/add", "no link id")
 	}
 	return nil
 }

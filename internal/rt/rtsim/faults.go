@@ -22,6 +22,13 @@ const (
 	// Fault401 refuses the credentials as RT does, as an authentication
 	// back-end having a bad moment would. Not among the default kinds.
 	Fault401
+	// The answers of a misconfigured proxy or a login portal in front of
+	// RT, which a client must not take for success: a redirect to
+	// Faults.RedirectTo, a 200 with an HTML page, a 200 with "{}". Not
+	// among the default kinds.
+	FaultRedirect
+	FaultHTML200
+	FaultEmpty200
 )
 
 // Faults make a share of requests fail, deterministically for a given Seed.
@@ -44,6 +51,12 @@ type Faults struct {
 	Max int
 	// Methods limits faults to these HTTP methods; empty: all.
 	Methods []string
+	// Paths limits faults to requests whose path below /REST/2.0 starts
+	// with one of these; empty: all.
+	Paths []string
+	// RedirectTo is the Location of FaultRedirect; default the web UI's
+	// login page.
+	RedirectTo string
 }
 
 type faultState struct {
@@ -58,6 +71,7 @@ type pickedFault struct {
 	after bool
 	delay time.Duration
 	retry int
+	to    string
 }
 
 // SetFaults replaces the fault plan; the zero Faults turns faults off.
@@ -84,6 +98,11 @@ func (s *Server) pickFault(r *http.Request) (pickedFault, bool) {
 	if len(f.Methods) > 0 && !slices.Contains(f.Methods, r.Method) {
 		return pickedFault{}, false
 	}
+	if len(f.Paths) > 0 && !slices.ContainsFunc(f.Paths, func(p string) bool {
+		return strings.HasPrefix(strings.TrimPrefix(r.URL.Path, "/REST/2.0"), p)
+	}) {
+		return pickedFault{}, false
+	}
 	if s.faults.rng.Float64() >= f.Rate {
 		return pickedFault{}, false
 	}
@@ -93,7 +112,10 @@ func (s *Server) pickFault(r *http.Request) (pickedFault, bool) {
 	}
 	s.faults.hits++
 	s.faults.planned++
-	p := pickedFault{kind: kinds[s.faults.rng.IntN(len(kinds))], after: f.After, delay: f.Delay, retry: f.RetryAfter}
+	p := pickedFault{kind: kinds[s.faults.rng.IntN(len(kinds))], after: f.After, delay: f.Delay, retry: f.RetryAfter, to: f.RedirectTo}
+	if p.to == "" {
+		p.to = "/NoAuth/Login.html"
+	}
 	if !p.after && f.AfterRate > 0 {
 		p.after = s.faults.rng.Float64() < f.AfterRate
 	}
@@ -134,6 +156,16 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f pickedFaul
 			s.route(w, r)
 		case <-r.Context().Done():
 		}
+	case FaultRedirect:
+		http.Redirect(w, r, f.to, http.StatusFound)
+	case FaultHTML200:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><head><title>Login</title></head><body><form>RT login</form></body></html>\n"))
+	case FaultEmpty200:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("{}\n"))
 	case FaultDrop:
 		hj, ok := w.(http.Hijacker)
 		if !ok {

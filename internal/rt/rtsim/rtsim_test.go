@@ -605,4 +605,41 @@ func TestFaultOptions(t *testing.T) {
 			t.Errorf("%d requests counted, want 3", n)
 		}
 	})
+	t.Run("Paths limit the faults", func(t *testing.T) {
+		e := start(t, nil)
+		e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault503}, Paths: []string{"/queue"}})
+		if a := e.req("GET", "/rt", "", ""); a.code != 200 {
+			t.Errorf("/rt: %d, want 200", a.code)
+		}
+		if a := e.req("GET", "/queue/1", "", ""); a.code != 503 {
+			t.Errorf("/queue/1: %d, want 503", a.code)
+		}
+	})
+	t.Run("answers that are no confirmation", func(t *testing.T) {
+		e := start(t, nil)
+		for _, tc := range []struct {
+			kind        rtsim.FaultKind
+			contentType string
+			body        string
+		}{
+			{rtsim.FaultHTML200, "text/html", "<!DOCTYPE html>"},
+			{rtsim.FaultEmpty200, "application/json", "{}"},
+		} {
+			e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{tc.kind}})
+			a := e.req("POST", "/ticket/1/comment", "application/json", `{"Content":"x"}`)
+			if a.code != 200 || !strings.HasPrefix(a.hdr.Get("Content-Type"), tc.contentType) || !strings.HasPrefix(a.raw, tc.body) {
+				t.Errorf("%d: %d %v %s", tc.kind, a.code, a.hdr, a.raw)
+			}
+		}
+		e.srv.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.FaultRedirect}, RedirectTo: "http://elsewhere.example/login"})
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(e.srv.URL() + "/rt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://elsewhere.example/login" {
+			t.Errorf("redirect: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
 }

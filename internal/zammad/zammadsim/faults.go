@@ -25,6 +25,12 @@ const (
 	// Fault401 refuses the credentials as Zammad does for an unknown token,
 	// as a session store or an LDAP back-end having a bad moment would.
 	Fault401 FaultKind = "401"
+	// The answers of a misconfigured proxy or a login portal in front of
+	// Zammad, which a client must not take for success: a redirect to
+	// Faults.RedirectTo, a 200 with an HTML page, a 200 with "{}".
+	FaultRedirect FaultKind = "302"
+	FaultHTML200  FaultKind = "200 html"
+	FaultEmpty200 FaultKind = "200 {}"
 )
 
 // Faults configures failure injection. The zero value injects nothing.
@@ -38,7 +44,8 @@ type Faults struct {
 	// Methods restricts injection to these HTTP methods; empty: all.
 	Methods []string
 	// Paths restricts injection to requests whose path below /api/v1
-	// starts with one of these; empty: all.
+	// starts with one of these, or, for one ending in "$", is it
+	// ("/tickets$" is the create, not the search); empty: all.
 	Paths []string
 	// SlowDelay is how long FaultSlow waits. Default 2s.
 	SlowDelay time.Duration
@@ -52,6 +59,8 @@ type Faults struct {
 	AfterRate float64
 	// Max ends the injection after that many faults; 0: no end.
 	Max int
+	// RedirectTo is the Location of FaultRedirect. Default "/login".
+	RedirectTo string
 }
 
 type faultState struct {
@@ -104,8 +113,13 @@ func (fs *faultState) pick(r *http.Request) (pickedFault, bool) {
 	}
 	if len(f.Paths) > 0 {
 		ok := false
+		path := strings.TrimPrefix(r.URL.Path, apiPrefix)
 		for _, p := range f.Paths {
-			ok = ok || strings.HasPrefix(strings.TrimPrefix(r.URL.Path, apiPrefix), p)
+			if exact, ok2 := strings.CutSuffix(p, "$"); ok2 {
+				ok = ok || path == exact
+				continue
+			}
+			ok = ok || strings.HasPrefix(path, p)
 		}
 		if !ok {
 			return pickedFault{}, false
@@ -186,6 +200,18 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, serve http.
 		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(code) + " " + http.StatusText(code) + "</h1></body></html>\n"))
 	case Fault401:
 		writeError(w, &apiError{http.StatusUnauthorized, "Can't find User for Token", false})
+	case FaultRedirect:
+		to := f.RedirectTo
+		if to == "" {
+			to = "/login"
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+	case FaultHTML200:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Sign in</form></body></html>\n"))
+	case FaultEmpty200:
+		writeJSON(w, http.StatusOK, map[string]any{})
 	default:
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Error ID fault0: Please contact your administrator."})
 	}

@@ -2,6 +2,7 @@ package zammadsim_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
@@ -55,6 +56,43 @@ func TestFaultOptions(t *testing.T) {
 		}
 		if n := e.s.FaultsInjected(); n != 2 {
 			t.Errorf("%d faults, want 2", n)
+		}
+	})
+	t.Run("a path ending in $ must match whole", func(t *testing.T) {
+		e := start(t, nil)
+		e.s.SetFaults(zammadsim.Faults{Rate: 1, Paths: []string{"/tickets$"}, Methods: []string{"POST"}})
+		e.as(robotToken, "POST", "/tickets/search", map[string]any{"condition": map[string]any{}}, 200)
+		if a := e.call("Token token="+robotToken, "POST", "/tickets", map[string]any{"title": "x", "group": opsGroup}); a.status != 503 {
+			t.Errorf("create: status %d, want 503", a.status)
+		}
+	})
+	t.Run("answers that are no confirmation", func(t *testing.T) {
+		for _, tc := range []struct {
+			kind        zammadsim.FaultKind
+			status      int
+			contentType string
+			body        string
+		}{
+			{zammadsim.FaultHTML200, http.StatusOK, "text/html; charset=utf-8", "<!DOCTYPE html>"},
+			{zammadsim.FaultEmpty200, http.StatusOK, "application/json", "{}"},
+		} {
+			e := start(t, nil)
+			e.s.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{tc.kind}, RedirectTo: "http://elsewhere.example/login"})
+			a := e.call("Token token="+robotToken, "GET", "/users/me", nil)
+			if a.status != tc.status || !strings.HasPrefix(a.header.Get("Content-Type"), tc.contentType) || !strings.HasPrefix(strings.TrimSpace(string(a.body)), tc.body) {
+				t.Errorf("%s: %d %v %s", tc.kind, a.status, a.header, a.body)
+			}
+		}
+		e := start(t, nil)
+		e.s.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.FaultRedirect}, RedirectTo: "http://elsewhere.example/login"})
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(e.s.URL() + "/users/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://elsewhere.example/login" {
+			t.Errorf("redirect: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 }
