@@ -16,9 +16,9 @@ import (
 )
 
 // TestMain lets the tests run procbot itself as a child process: with
-// PROCBOT_TEST_MAIN set, the test binary is procbot.
+// PROCBOTTEST_MAIN set, the test binary is procbot.
 func TestMain(m *testing.M) {
-	if os.Getenv("PROCBOT_TEST_MAIN") == "1" {
+	if os.Getenv("PROCBOTTEST_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -46,7 +46,7 @@ func procbot(t *testing.T, env *demo.Env, out *lockedBuffer) *exec.Cmd {
 	t.Helper()
 	cfg := env.Config
 	cmd := exec.Command(os.Args[0], "run")
-	cmd.Env = append(os.Environ(), "PROCBOT_TEST_MAIN=1",
+	cmd.Env = append(os.Environ(), "PROCBOTTEST_MAIN=1",
 		"PROCBOT_DB_PATH="+cfg.DBPath, "PROCBOT_POLL_INTERVAL=1s", "PROCBOT_LOG_FORMAT=json",
 		"PROCBOT_GGUS_URL="+cfg.GGUS.URL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
 		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,

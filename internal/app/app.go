@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	closeState := map[string]string{}
 	var trackers []daemon.Tracker
 	if cfg.GGUS.URL != "" {
+		// TODO(merge): pass MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer) once zammad.Config has them.
 		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS})
 		if err != nil {
 			return nil, err
@@ -150,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		if err != nil {
 			return nil, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err)
 		}
+		// TODO(merge): pass MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer) once rt.Config has them.
 		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT})
 		if err != nil {
 			return nil, err
