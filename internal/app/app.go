@@ -33,6 +33,11 @@ type App struct {
 	Daemon     *daemon.Daemon
 	Mail       *daemon.MailRoom
 	Log        zerolog.Logger
+
+	// aborted ends when Abort is called: it is the parent of every cycle's
+	// context, so a cycle outlives the end of Run's context, not an abort.
+	aborted context.Context
+	abort   context.CancelFunc
 }
 
 // Options are the parts a caller may set beyond the configuration.
@@ -183,8 +188,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log}, nil
+	aborted, abort := context.WithCancel(context.Background())
+	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log, aborted: aborted, abort: abort}, nil
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error {
+	a.abort()
+	return a.Store.Close()
+}
