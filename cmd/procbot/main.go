@@ -215,6 +215,11 @@ func rebuild(stderr io.Writer) error {
 	}
 	defer stop()
 	defer a.Close()
+	// A rebuild reads every ticket: a tracker that does not answer would
+	// leave its part of the record missing.
+	if err := a.Connect(ctx); err != nil {
+		return fmt.Errorf("a rebuild needs every configured tracker: %w", err)
+	}
 	if err := a.Daemon.Rebuild(ctx); err != nil {
 		return err
 	}

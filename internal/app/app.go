@@ -38,6 +38,10 @@ type App struct {
 	// context, so a cycle outlives the end of Run's context, not an abort.
 	aborted context.Context
 	abort   context.CancelFunc
+	// links are the trackers; robots procbot's login in each, filled in as
+	// each tracker is reached (the daemon's policy holds the same map).
+	links  []*link
+	robots map[string]string
 }
 
 // Options are the parts a caller may set beyond the configuration.
@@ -117,7 +121,8 @@ func Renderer(dir string) (*render.Renderer, error) {
 }
 
 // New wires procbot. It checks the trackers' credentials, so a wrong token
-// fails start-up with a clear message instead of every poll.
+// fails start-up naming its setting; a tracker that does not answer does
+// not stop procbot: Run tries it again before every cycle.
 func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Options) (*App, error) {
 	procs, err := Procedures(cfg.Procedures, cfg.Routes)
 	if err != nil {
@@ -135,21 +140,20 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		Robots:        map[string]string{},
 	}
 	closeState := map[string]string{}
-	var trackers []daemon.Tracker
+	var links []*link
 	if cfg.GGUS.URL != "" {
 		// TODO(merge): pass MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer) once zammad.Config has them.
 		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS})
 		if err != nil {
 			return nil, err
 		}
-		login, _, err := c.Me(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("GGUS at %s: check PROCBOT_GGUS_TOKEN: %w", cfg.GGUS.URL, err)
-		}
-		policy.Robots[core.TrackerGGUS] = login
+		links = append(links, &link{tr: c, name: "GGUS", url: cfg.GGUS.URL, urlVar: "PROCBOT_GGUS_URL", tokenVar: "PROCBOT_GGUS_TOKEN",
+			check: func(ctx context.Context) (string, error) {
+				login, _, err := c.Me(ctx)
+				return login, err
+			}})
 		policy.Terminal[core.TrackerGGUS] = cfg.GGUS.Terminal
 		closeState[core.TrackerGGUS] = cfg.GGUS.CloseState
-		trackers = append(trackers, c)
 	}
 	if cfg.RT.URL != "" {
 		tz, err := time.LoadLocation(cfg.RT.TimeZone)
@@ -161,13 +165,31 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.Ping(ctx); err != nil {
-			return nil, fmt.Errorf("RT at %s: %w", cfg.RT.URL, err)
+		tokenVar := "PROCBOT_RT_TOKEN"
+		if cfg.RT.Token == "" {
+			tokenVar = "PROCBOT_RT_USER and PROCBOT_RT_PASSWORD"
 		}
-		policy.Robots[core.TrackerRT] = cfg.RT.User
+		links = append(links, &link{tr: c, name: "RT", url: cfg.RT.URL, urlVar: "PROCBOT_RT_URL", tokenVar: tokenVar,
+			check: func(ctx context.Context) (string, error) {
+				_, err := c.Ping(ctx)
+				return cfg.RT.User, err
+			}})
 		policy.Terminal[core.TrackerRT] = cfg.RT.Terminal
 		closeState[core.TrackerRT] = cfg.RT.CloseState
-		trackers = append(trackers, c)
+	}
+	// A wrong token fails start-up with a clear message instead of every
+	// poll; a tracker that does not answer is tried again every cycle.
+	var trackers []daemon.Tracker
+	for _, l := range links {
+		trackers = append(trackers, l)
+		err := l.connect(ctx, policy.Robots)
+		switch {
+		case err == nil:
+		case errors.Is(err, core.ErrUnavailable) && ctx.Err() == nil:
+			log.Warn().Err(err).Str("tracker", l.tr.Name()).Msg("a tracker does not answer at start-up; procbot starts and tries it again every cycle")
+		default:
+			return nil, err
+		}
 	}
 	// A dry run changes nothing, the database included; a missing database
 	// is created, as a dry run against an empty one is a normal first look.
@@ -189,7 +211,8 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		return nil, errors.Join(err, db.Close())
 	}
 	aborted, abort := context.WithCancel(context.Background())
-	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log, aborted: aborted, abort: abort}, nil
+	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log, aborted: aborted, abort: abort,
+		links: links, robots: policy.Robots}, nil
 }
 
 // Close releases the database.

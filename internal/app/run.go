@@ -62,6 +62,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) cycle() {
 	ctx, cancel := context.WithTimeout(a.aborted, a.Config.CycleTimeout)
 	defer cancel()
+	if err := a.connect(ctx); err != nil {
+		a.Log.Warn().Err(err).Msg("a tracker is still not usable; the other carries on")
+	}
 	if err := a.Daemon.Cycle(ctx); err != nil {
 		a.Log.Error().Err(err).Msg("cycle failed")
 	}
