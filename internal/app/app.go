@@ -191,21 +191,34 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 			return nil, err
 		}
 	}
-	// A dry run changes nothing, the database included; a missing database
-	// is created, as a dry run against an empty one is a normal first look.
-	_, statErr := os.Stat(cfg.DBPath)
-	db, err := bolt.Open(cfg.DBPath, bolt.Options{Timeout: 3 * time.Second, ReadOnly: cfg.DryRun && statErr == nil})
+	db, err := bolt.Open(cfg.DBPath, bolt.Options{Timeout: 3 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	mailRoom, err := MailRoom(cfg, db, procs, log, opts.Now)
+	// A dry run is enforced here, once: procbot's writes go through
+	// wrappers that only log them (dryrun.go).
+	var st store = db
+	daemonLog := log
+	if cfg.DryRun {
+		for i, t := range trackers {
+			trackers[i] = dryTracker{Tracker: t, log: log}
+		}
+		st = dryStore{db}
+		// The daemon's own lines tell what it recorded, and a dry run
+		// records nothing: the wrappers' "would ..." lines say what it did.
+		daemonLog = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
+	}
+	mailRoom, err := MailRoom(cfg, st, procs, log, opts.Now)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if cfg.DryRun && mailRoom.Mailer != nil {
+		mailRoom.Mailer = dryMailer{log: log}
+	}
 	d, err := daemon.New(daemon.Config{
-		Procedures: procs, Trackers: trackers, Store: db, Renderer: rnd, Policy: policy,
-		CloseState: closeState, Overlap: cfg.PollOverlap, DryRun: cfg.DryRun,
-		Now: opts.Now, Log: log, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
+		Procedures: procs, Trackers: trackers, Store: st, Renderer: rnd, Policy: policy,
+		CloseState: closeState, Overlap: cfg.PollOverlap,
+		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
