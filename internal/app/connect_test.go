@@ -24,6 +24,7 @@ import (
 func TestStartWithATrackerDown(t *testing.T) {
 	for _, down := range []string{"connection refused", "timeout"} {
 		t.Run(down, func(t *testing.T) {
+			t.Parallel()
 			env, err := demo.NewEnv("")
 			if err != nil {
 				t.Fatal(err)

@@ -38,6 +38,26 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	}
 }
 
+// TestDeployFilesUseOnlySettings: the deployment files set no PROCBOT_
+// variable that would fail start-up as unknown.
+func TestDeployFilesUseOnlySettings(t *testing.T) {
+	known := map[string]bool{}
+	for _, name := range config.Names() {
+		known[name] = true
+	}
+	for _, f := range []string{"../../Dockerfile", "../../deploy/systemd/procbot.service", "../../deploy/systemd/procbot.env.example", "../../deploy/kubernetes/procbot.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range regexp.MustCompile(`PROCBOT_[A-Z0-9_]*[A-Z0-9]`).FindAllString(string(b), -1) {
+			if !known[name] {
+				t.Errorf("%s sets %s, which is no setting", f, name)
+			}
+		}
+	}
+}
+
 var tableRow = regexp.MustCompile("^\\| `(PROCBOT_[A-Z0-9_]+)` \\|")
 
 // clearEnv unsets every PROCBOT_ variable for the test.
