@@ -74,13 +74,8 @@ func TestDamagedDatabaseStopsProcbot(t *testing.T) {
 // ended it) and output.
 func procbotCommand(t *testing.T, env *demo.Env, dbPath, command string) (int, string) {
 	t.Helper()
-	cfg := env.Config
 	cmd := exec.Command(os.Args[0], command)
-	cmd.Env = append(os.Environ(), "PROCBOT_TEST_MAIN=1",
-		"PROCBOT_DB_PATH="+dbPath, "PROCBOT_LOG_FORMAT=json",
-		"PROCBOT_GGUS_URL="+cfg.GGUS.URL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
-		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
-		"PROCBOT_OPERATORS="+strings.Join(cfg.Operators, ","), "PROCBOT_ALLOW_HTTP=true")
+	cmd.Env = procbotEnv(env, dbPath, env.Config.GGUS.URL)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	switch {

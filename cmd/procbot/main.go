@@ -39,46 +39,147 @@ Usage:
   procbot digest --send-now    send them now
   procbot validate [FILE...]   check procedure files (default: the built-in ones)
   procbot demo [--db FILE]     run a whole PROC19 against local GGUS and RT simulators
+
+procbot COMMAND --help describes a command.
 `
 
 func main() {
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Main runs one procbot command and returns its exit code.
+// A command is one of procbot's subcommands.
+type command struct {
+	args    string // what follows the name in the usage line
+	summary string
+	// flags defines the command's flags on fs and returns what runs it.
+	flags func(fs *flag.FlagSet) func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"run": {"", "run the daemon (settings: PROCBOT_* variables, see README); SIGTERM or SIGINT finishes the cycle under way and stops, a second one stops at once",
+		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			return func(_ []string, _, stderr io.Writer) error { return runDaemon(stderr) }
+		}},
+	"rebuild": {"", "re-read every request and child from the trackers (after a lost database)",
+		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			return func(_ []string, _, stderr io.Writer) error { return rebuild(stderr) }
+		}},
+	"digest": {"--dry-run | --send-now", "print the weekly digests that would go out now, per recipient, or send them now",
+		func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			dryRun := fs.Bool("dry-run", false, "print the digests that would go out now; send nothing")
+			sendNow := fs.Bool("send-now", false, "send the digests now, whatever the schedule")
+			return func(_ []string, stdout, stderr io.Writer) error { return digestCmd(*dryRun, *sendNow, stdout, stderr) }
+		}},
+	"validate": {"[FILE...]", "check procedure files (default: the built-in ones)",
+		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			return func(args []string, stdout, _ io.Writer) error { return validate(args, stdout) }
+		}},
+	"demo": {"[--db FILE] [--product NAME]", "run a whole PROC19 against local GGUS and RT simulators",
+		func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			db := fs.String("db", "", "keep the demo's database in `FILE` (default: a temporary file)")
+			product := fs.String("product", "FooStack", "`NAME` of the product the demo integrates")
+			return func(_ []string, stdout, _ io.Writer) error { return runDemo(*db, *product, stdout) }
+		}},
+}
+
+// takesFiles are the commands that take arguments besides flags.
+var takesFiles = map[string]bool{"validate": true}
+
+// Main runs one procbot command and returns its exit code: 0 done, 1
+// failed, 2 misused (an unknown command, flag or argument).
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "run":
-		err = runDaemon(stderr)
-	case "rebuild":
-		err = rebuild(stderr)
-	case "digest":
-		err = digestCmd(args[1:], stdout, stderr)
-	case "validate":
-		err = validate(args[1:], stdout)
-	case "demo":
-		err = runDemo(args[1:], stdout)
+	name := args[0]
+	switch name {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	default:
-		fmt.Fprintf(stderr, "procbot: unknown command %q\n\n%s", args[0], usage)
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "procbot: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "procbot %s: %v\n", args[0], err)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // help goes to stdout, below
+	run := cmd.flags(fs)
+	err := fs.Parse(args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		help(stdout, name, cmd, fs)
+		return 0
+	case err != nil: // the flag package has named the problem
+		fmt.Fprintf(stderr, "procbot %s --help shows its usage\n", name)
+		return 2
+	case fs.NArg() > 0 && !takesFiles[name]:
+		fmt.Fprintf(stderr, "procbot %s: unexpected argument %q; procbot %s --help shows its usage\n", name, fs.Arg(0), name)
+		return 2
+	}
+	if err := run(fs.Args(), stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "procbot %s: %v\n", name, err)
 		return 1
 	}
 	return 0
 }
 
+func help(w io.Writer, name string, cmd command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: procbot %s %s\n\n%s\n", name, cmd.args, cmd.summary)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+// signals returns a context that ends on the first SIGTERM or SIGINT; a
+// second one calls abort, if set by then. stop releases the signals.
+func signals() (ctx context.Context, setAbort func(func()), stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var abort func()
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			mu.Lock()
+			a := abort
+			mu.Unlock()
+			if a != nil {
+				a()
+			}
+		case <-done:
+		}
+	}()
+	setAbort = func(f func()) {
+		mu.Lock()
+		abort = f
+		mu.Unlock()
+	}
+	stop = func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+	return ctx, setAbort, stop
+}
+
 // start reads the settings and wires procbot, with a context that ends on
-// SIGTERM or SIGINT. The caller closes the app and calls stop.
+// SIGTERM or SIGINT; a second signal aborts the app. The caller closes the
+// app and calls stop.
 func start(stderr io.Writer) (ctx context.Context, stop func(), a *app.App, err error) {
 	cfg, err := config.Load()
 	if err != nil {
@@ -88,11 +189,12 @@ func start(stderr io.Writer) (ctx context.Context, stop func(), a *app.App, err 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, setAbort, stop := signals()
 	if a, err = app.New(ctx, cfg, log, app.Options{}); err != nil {
 		stop()
 		return nil, nil, nil, err
 	}
+	setAbort(a.Abort)
 	return ctx, stop, a, nil
 }
 
@@ -103,22 +205,7 @@ func runDaemon(stderr io.Writer) error {
 	}
 	defer stop()
 	defer a.Close()
-	cfg, log := a.Config, a.Log
-	log.Info().Str("db", cfg.DBPath).Dur("poll_interval", cfg.PollInterval).Bool("dry_run", cfg.DryRun).Msg("procbot started")
-	var mailDone sync.WaitGroup
-	if !cfg.DryRun {
-		mailDone.Add(1)
-		go func() {
-			defer mailDone.Done()
-			if err := a.Mail.Run(ctx); err != nil {
-				log.Error().Err(err).Msg("weekly digest stopped")
-			}
-		}()
-	}
-	err = a.Daemon.Run(ctx, cfg.PollInterval)
-	mailDone.Wait() // a digest run under way finishes
-	log.Info().Msg("procbot stopped")
-	return err
+	return a.Run(ctx)
 }
 
 func rebuild(stderr io.Writer) error {
@@ -128,6 +215,11 @@ func rebuild(stderr io.Writer) error {
 	}
 	defer stop()
 	defer a.Close()
+	// A rebuild reads every ticket: a tracker that does not answer would
+	// leave its part of the record missing.
+	if err := a.Connect(ctx); err != nil {
+		return fmt.Errorf("a rebuild needs every configured tracker: %w", err)
+	}
 	if err := a.Daemon.Rebuild(ctx); err != nil {
 		return err
 	}
@@ -145,15 +237,8 @@ func rebuild(stderr io.Writer) error {
 	return nil
 }
 
-func digestCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dryRun := fs.Bool("dry-run", false, "print the digests that would go out now; send nothing")
-	sendNow := fs.Bool("send-now", false, "send the digests now, whatever the schedule")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *dryRun == *sendNow {
+func digestCmd(dryRun, sendNow bool, stdout, stderr io.Writer) error {
+	if dryRun == sendNow {
 		return errors.New("give one of --dry-run and --send-now")
 	}
 	cfg, err := config.LoadMail()
@@ -168,7 +253,7 @@ func digestCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := bolt.Open(cfg.DBPath, bolt.Options{ReadOnly: *dryRun})
+	db, err := bolt.Open(cfg.DBPath, bolt.Options{ReadOnly: dryRun})
 	if err != nil {
 		return err
 	}
@@ -178,7 +263,7 @@ func digestCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	if *dryRun {
+	if dryRun {
 		previews, err := m.Previews(now)
 		if err != nil {
 			return err
@@ -232,14 +317,8 @@ func validate(files []string, stdout io.Writer) error {
 	return errors.Join(errs...)
 }
 
-func runDemo(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	db := fs.String("db", "", "keep the demo's database in `FILE` (default: a temporary file)")
-	product := fs.String("product", "FooStack", "name of the product the demo integrates")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func runDemo(db, product string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return demo.Run(ctx, demo.Options{DBPath: *db, Product: *product, Out: stdout})
+	return demo.Run(ctx, demo.Options{DBPath: db, Product: product, Out: stdout})
 }

@@ -16,23 +16,47 @@ import (
 )
 
 // TestMain lets the tests run procbot itself as a child process: with
-// PROCBOT_TEST_MAIN set, the test binary is procbot.
+// PROCBOTTEST_MAIN set, the test binary is procbot.
 func TestMain(m *testing.M) {
-	if os.Getenv("PROCBOT_TEST_MAIN") == "1" {
+	if os.Getenv("PROCBOTTEST_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	waiting map[string]chan struct{}
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	for s, ch := range l.waiting {
+		if strings.Contains(l.b.String(), s) {
+			close(ch)
+			delete(l.waiting, s)
+		}
+	}
+	return n, err
+}
+
+// written is closed once the output contains s.
+func (l *lockedBuffer) written(s string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := make(chan struct{})
+	if strings.Contains(l.b.String(), s) {
+		close(ch)
+		return ch
+	}
+	if l.waiting == nil {
+		l.waiting = map[string]chan struct{}{}
+	}
+	l.waiting[s] = ch
+	return ch
 }
 
 func (l *lockedBuffer) String() string {
@@ -44,18 +68,31 @@ func (l *lockedBuffer) String() string {
 // procbot starts `procbot run` on the demo world's settings.
 func procbot(t *testing.T, env *demo.Env, out *lockedBuffer) *exec.Cmd {
 	t.Helper()
+	return procbotAt(t, env, env.Config.GGUS.URL, out)
+}
+
+// procbotAt is procbot with GGUS at ggusURL.
+func procbotAt(t *testing.T, env *demo.Env, ggusURL string, out *lockedBuffer) *exec.Cmd {
+	t.Helper()
 	cfg := env.Config
 	cmd := exec.Command(os.Args[0], "run")
-	cmd.Env = append(os.Environ(), "PROCBOT_TEST_MAIN=1",
-		"PROCBOT_DB_PATH="+cfg.DBPath, "PROCBOT_POLL_INTERVAL=1s", "PROCBOT_LOG_FORMAT=json",
-		"PROCBOT_GGUS_URL="+cfg.GGUS.URL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
-		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
-		"PROCBOT_OPERATORS="+strings.Join(cfg.Operators, ","), "PROCBOT_ALLOW_HTTP=true")
+	cmd.Env = append(procbotEnv(env, cfg.DBPath, ggusURL), "PROCBOT_POLL_INTERVAL=1s")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd
+}
+
+// procbotEnv is the environment of a procbot process on the demo world's
+// trackers, with GGUS at ggusURL, and the given database.
+func procbotEnv(env *demo.Env, dbPath, ggusURL string) []string {
+	cfg := env.Config
+	return append(os.Environ(), "PROCBOTTEST_MAIN=1",
+		"PROCBOT_DB_PATH="+dbPath, "PROCBOT_LOG_FORMAT=json",
+		"PROCBOT_GGUS_URL="+ggusURL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
+		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
+		"PROCBOT_OPERATORS="+strings.Join(cfg.Operators, ","), "PROCBOT_ALLOW_HTTP=true")
 }
 
 // TestRunStopsOnSIGTERM: procbot run works a request, and on SIGTERM

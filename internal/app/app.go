@@ -33,6 +33,15 @@ type App struct {
 	Daemon     *daemon.Daemon
 	Mail       *daemon.MailRoom
 	Log        zerolog.Logger
+
+	// aborted ends when Abort is called: it is the parent of every cycle's
+	// context, so a cycle outlives the end of Run's context, not an abort.
+	aborted context.Context
+	abort   context.CancelFunc
+	// links are the trackers; robots procbot's login in each, filled in as
+	// each tracker is reached (the daemon's policy holds the same map).
+	links  []*link
+	robots map[string]string
 }
 
 // Options are the parts a caller may set beyond the configuration.
@@ -112,7 +121,8 @@ func Renderer(dir string) (*render.Renderer, error) {
 }
 
 // New wires procbot. It checks the trackers' credentials, so a wrong token
-// fails start-up with a clear message instead of every poll.
+// fails start-up naming its setting; a tracker that does not answer does
+// not stop procbot: Run tries it again before every cycle.
 func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Options) (*App, error) {
 	procs, err := Procedures(cfg.Procedures, cfg.Routes)
 	if err != nil {
@@ -130,59 +140,96 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		Robots:        map[string]string{},
 	}
 	closeState := map[string]string{}
-	var trackers []daemon.Tracker
+	var links []*link
 	if cfg.GGUS.URL != "" {
-		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS, Log: log})
+		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS, Log: log,
+			MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer)})
 		if err != nil {
 			return nil, err
 		}
-		login, _, err := c.Me(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("GGUS at %s: check PROCBOT_GGUS_TOKEN: %w", cfg.GGUS.URL, err)
-		}
-		policy.Robots[core.TrackerGGUS] = login
+		links = append(links, &link{tr: c, name: "GGUS", url: cfg.GGUS.URL, urlVar: "PROCBOT_GGUS_URL", tokenVar: "PROCBOT_GGUS_TOKEN",
+			check: func(ctx context.Context) (string, error) {
+				login, _, err := c.Me(ctx)
+				return login, err
+			}})
 		policy.Terminal[core.TrackerGGUS] = cfg.GGUS.Terminal
 		closeState[core.TrackerGGUS] = cfg.GGUS.CloseState
-		trackers = append(trackers, c)
 	}
 	if cfg.RT.URL != "" {
 		tz, err := time.LoadLocation(cfg.RT.TimeZone)
 		if err != nil {
 			return nil, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err)
 		}
-		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log})
+		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log,
+			MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer)})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.Ping(ctx); err != nil {
-			return nil, fmt.Errorf("RT at %s: %w", cfg.RT.URL, err)
+		tokenVar := "PROCBOT_RT_TOKEN"
+		if cfg.RT.Token == "" {
+			tokenVar = "PROCBOT_RT_USER and PROCBOT_RT_PASSWORD"
 		}
-		policy.Robots[core.TrackerRT] = cfg.RT.User
+		links = append(links, &link{tr: c, name: "RT", url: cfg.RT.URL, urlVar: "PROCBOT_RT_URL", tokenVar: tokenVar,
+			check: func(ctx context.Context) (string, error) {
+				_, err := c.Ping(ctx)
+				return cfg.RT.User, err
+			}})
 		policy.Terminal[core.TrackerRT] = cfg.RT.Terminal
 		closeState[core.TrackerRT] = cfg.RT.CloseState
-		trackers = append(trackers, c)
 	}
-	// A dry run changes nothing, the database included; a missing database
-	// is created, as a dry run against an empty one is a normal first look.
-	_, statErr := os.Stat(cfg.DBPath)
-	db, err := bolt.Open(cfg.DBPath, bolt.Options{Timeout: 3 * time.Second, ReadOnly: cfg.DryRun && statErr == nil})
+	// A wrong token fails start-up with a clear message instead of every
+	// poll; a tracker that does not answer is tried again every cycle.
+	var trackers []daemon.Tracker
+	for _, l := range links {
+		trackers = append(trackers, l)
+		err := l.connect(ctx, policy.Robots)
+		switch {
+		case err == nil:
+		case errors.Is(err, core.ErrUnavailable) && ctx.Err() == nil:
+			log.Warn().Err(err).Str("tracker", l.tr.Name()).Msg("a tracker does not answer at start-up; procbot starts and tries it again every cycle")
+		default:
+			return nil, err
+		}
+	}
+	db, err := bolt.Open(cfg.DBPath, bolt.Options{Timeout: 3 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	mailRoom, err := MailRoom(cfg, db, procs, log, opts.Now)
+	// A dry run is enforced here, once: procbot's writes go through
+	// wrappers that only log them (dryrun.go).
+	var st store = db
+	daemonLog := log
+	if cfg.DryRun {
+		for i, t := range trackers {
+			trackers[i] = dryTracker{Tracker: t, log: log}
+		}
+		st = dryStore{db}
+		// The daemon's own lines tell what it recorded, and a dry run
+		// records nothing: the wrappers' "would ..." lines say what it did.
+		daemonLog = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
+	}
+	mailRoom, err := MailRoom(cfg, st, procs, log, opts.Now)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if cfg.DryRun && mailRoom.Mailer != nil {
+		mailRoom.Mailer = dryMailer{log: log}
+	}
 	d, err := daemon.New(daemon.Config{
-		Procedures: procs, Trackers: trackers, Store: db, Renderer: rnd, Policy: policy,
-		CloseState: closeState, Overlap: cfg.PollOverlap, DryRun: cfg.DryRun,
-		Now: opts.Now, Log: log, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
+		Procedures: procs, Trackers: trackers, Store: st, Renderer: rnd, Policy: policy,
+		CloseState: closeState, Overlap: cfg.PollOverlap,
+		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log}, nil
+	aborted, abort := context.WithCancel(context.Background())
+	return &App{Config: cfg, Procedures: procs, Store: db, Daemon: d, Mail: mailRoom, Log: log, aborted: aborted, abort: abort,
+		links: links, robots: policy.Robots}, nil
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error {
+	a.abort()
+	return a.Store.Close()
+}

@@ -24,7 +24,7 @@ import (
 var _ daemon.Store = (*bolt.DB)(nil)
 
 // helperEnv names the database the child process of TestHelperHoldLock holds.
-const helperEnv = "PROCBOT_BOLT_TEST_HOLD_DB"
+const helperEnv = "PROCBOTTEST_BOLT_HOLD_DB"
 
 func openTemp(t testing.TB) (*bolt.DB, string) {
 	t.Helper()

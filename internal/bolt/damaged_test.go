@@ -23,8 +23,8 @@ import (
 // openEnv names the database the child process of TestHelperOpenDatabase
 // opens; openROEnv, set to 1, opens it read-only.
 const (
-	openEnv   = "PROCBOT_BOLT_TEST_OPEN_DB"
-	openROEnv = "PROCBOT_BOLT_TEST_OPEN_RO"
+	openEnv   = "PROCBOTTEST_BOLT_OPEN_DB"
+	openROEnv = "PROCBOTTEST_BOLT_OPEN_RO"
 )
 
 // wayOut is what every damaged-database error tells the operator to do.

@@ -5,8 +5,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/mail"
 	"net/url"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
 )
 
 // Secret is a credential. It prints as "[redacted]" so it cannot reach logs
@@ -37,77 +44,90 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // Reveal returns the credential itself.
 func (s Secret) Reveal() string { return string(s) }
 
-// Config is every setting of procbot. The envconfig tags give each its
-// PROCBOT_ variable; the README's settings table lists them.
+// Config is every setting of procbot. Each field's envconfig tag is its
+// variable's whole name: the settings are read with no prefix, so
+// envconfig has no shorter name to fall back to (it falls back to the bare
+// tag when a prefixed name is unset, which let USER or TOKEN become
+// settings). The nested parts are read one by one for the same reason
+// (ignored here, so envconfig does not prefix their names). The README's
+// settings table lists them all.
 type Config struct {
-	DBPath        string        `envconfig:"DB_PATH" default:"procbot.db" desc:"bbolt database file"`
-	PollInterval  time.Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"time between two polls of the trackers"`
-	PollOverlap   time.Duration `envconfig:"POLL_OVERLAP" default:"2m" desc:"each poll starts this long before the previous one's newest change"`
-	DryRun        bool          `envconfig:"DRY_RUN" default:"false" desc:"log what procbot would do; change nothing"`
-	Procedures    []string      `envconfig:"PROCEDURES" default:"proc19" desc:"procedures to run: names under templates/ or paths to YAML files"`
-	Routes        string        `envconfig:"ROUTES" desc:"route overrides: unit-or-step=tracker:queue;..."`
-	TemplatesDir  string        `envconfig:"TEMPLATES_DIR" desc:"directory whose notes/*.tmpl replace the built-in texts"`
-	Operators     []string      `envconfig:"OPERATORS" desc:"logins or emails allowed to /approve, /reject, /kind and /na on requests"`
-	ApprovalTag   string        `envconfig:"APPROVAL_TAG" desc:"a tag that approves a request (only if tagging is limited to operators)"`
-	ReminderEvery time.Duration `envconfig:"REMINDER_EVERY" default:"168h" desc:"how often an overdue step's child gets a reminder note; 0: never"`
-	AllowHTTP     bool          `envconfig:"ALLOW_HTTP" default:"false" desc:"allow plain-http tracker URLs (for local test trackers)"`
-	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
+	DBPath        string        `envconfig:"PROCBOT_DB_PATH" default:"procbot.db" desc:"bbolt database file"`
+	PollInterval  time.Duration `envconfig:"PROCBOT_POLL_INTERVAL" default:"2m" desc:"time between two polls of the trackers"`
+	PollOverlap   time.Duration `envconfig:"PROCBOT_POLL_OVERLAP" default:"2m" desc:"each poll starts this long before the previous one's newest change"`
+	CycleTimeout  time.Duration `envconfig:"PROCBOT_CYCLE_TIMEOUT" default:"90s" desc:"longest a poll cycle may take; a stop waits for the cycle under way, so keep it below the stop timeouts in deploy/"`
+	DryRun        bool          `envconfig:"PROCBOT_DRY_RUN" default:"false" desc:"log what procbot would do; change nothing"`
+	Procedures    []string      `envconfig:"PROCBOT_PROCEDURES" default:"proc19" desc:"procedures to run: names under templates/ or paths to YAML files"`
+	Routes        string        `envconfig:"PROCBOT_ROUTES" desc:"route overrides: unit-or-step=tracker:queue;..."`
+	TemplatesDir  string        `envconfig:"PROCBOT_TEMPLATES_DIR" desc:"directory whose notes/*.tmpl replace the built-in texts"`
+	Operators     []string      `envconfig:"PROCBOT_OPERATORS" desc:"logins or emails allowed to /approve, /reject, /kind and /na on requests"`
+	ApprovalTag   string        `envconfig:"PROCBOT_APPROVAL_TAG" desc:"a tag that approves a request (only if tagging is limited to operators)"`
+	ReminderEvery time.Duration `envconfig:"PROCBOT_REMINDER_EVERY" default:"168h" desc:"how often an overdue step's child gets a reminder note; 0: never"`
+	AllowHTTP     bool          `envconfig:"PROCBOT_ALLOW_HTTP" default:"false" desc:"allow plain-http tracker URLs (for local test trackers)"`
+	LogLevel      string        `envconfig:"PROCBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat     string        `envconfig:"PROCBOT_LOG_FORMAT" default:"json" desc:"json or console"`
+	// MaxAnswer bounds a tracker's answer; MaxArticleAnswer an answer
+	// carrying articles (ticket texts), which may be longer.
+	MaxAnswer        Size `envconfig:"PROCBOT_MAX_ANSWER_SIZE" default:"4MiB" desc:"largest tracker answer procbot reads"`
+	MaxArticleAnswer Size `envconfig:"PROCBOT_MAX_ARTICLE_ANSWER_SIZE" default:"16MiB" desc:"largest tracker answer with articles procbot reads"`
 
-	GGUS   GGUS   `envconfig:"GGUS"`
-	RT     RT     `envconfig:"RT"`
-	SMTP   SMTP   `envconfig:"SMTP"`
-	Digest Digest `envconfig:"DIGEST"`
+	GGUS   GGUS   `ignored:"true"`
+	RT     RT     `ignored:"true"`
+	SMTP   SMTP   `ignored:"true"`
+	Digest Digest `ignored:"true"`
 	// AnnounceTo receive the announcement by mail when a procedure completes.
-	AnnounceTo []string `envconfig:"ANNOUNCE_TO" desc:"addresses that receive the announcement by mail (the OMB, the broadcast editors)"`
+	AnnounceTo []string `envconfig:"PROCBOT_ANNOUNCE_TO" desc:"addresses that receive the announcement by mail (the OMB, the broadcast editors)"`
 	// TaskForce are on every request's task force, e.g. EGI Operations.
-	TaskForce string `envconfig:"TASKFORCE" desc:"default task force members: email[=role];..."`
+	TaskForce string `envconfig:"PROCBOT_TASKFORCE" desc:"default task force members: email[=role];..."`
 }
+
+// parts are the structs the settings are read into, each on its own.
+func (c *Config) parts() []any { return []any{c, &c.GGUS, &c.RT, &c.SMTP, &c.Digest} }
 
 // SMTP is the mail server procbot sends through. An empty host sends no mail.
 type SMTP struct {
-	Host     string        `envconfig:"HOST" desc:"SMTP server; empty: no mail (no digest, no announcement mail)"`
-	Port     int           `envconfig:"PORT" default:"587" desc:"SMTP port"`
-	TLS      string        `envconfig:"TLS" default:"starttls" desc:"starttls, implicit (port 465) or none (local relays only)"`
-	Username string        `envconfig:"USERNAME" desc:"SMTP user, if the server wants AUTH"`
-	Password Secret        `envconfig:"PASSWORD" desc:"SMTP password"`
-	From     string        `envconfig:"FROM" desc:"From address, e.g. procbot <procbot@egi.eu>"`
-	Timeout  time.Duration `envconfig:"TIMEOUT" default:"30s" desc:"per-message timeout"`
+	Host     string        `envconfig:"PROCBOT_SMTP_HOST" desc:"SMTP server; empty: no mail (no digest, no announcement mail)"`
+	Port     int           `envconfig:"PROCBOT_SMTP_PORT" default:"587" desc:"SMTP port"`
+	TLS      string        `envconfig:"PROCBOT_SMTP_TLS" default:"starttls" desc:"starttls, implicit (port 465) or none (local relays only)"`
+	Username string        `envconfig:"PROCBOT_SMTP_USERNAME" desc:"SMTP user, if the server wants AUTH"`
+	Password Secret        `envconfig:"PROCBOT_SMTP_PASSWORD" desc:"SMTP password"`
+	From     string        `envconfig:"PROCBOT_SMTP_FROM" desc:"From address, e.g. procbot <procbot@egi.eu>"`
+	Timeout  time.Duration `envconfig:"PROCBOT_SMTP_TIMEOUT" default:"30s" desc:"per-message timeout"`
 }
 
 // Digest is the weekly digest's schedule.
 type Digest struct {
-	Schedule string        `envconfig:"SCHEDULE" default:"0 8 * * 1" desc:"cron spec of the digest (default Mondays 08:00)"`
-	TimeZone string        `envconfig:"TIMEZONE" default:"Europe/Amsterdam" desc:"time zone of the schedule"`
-	Retry    time.Duration `envconfig:"RETRY" default:"15m" desc:"how soon digests that could not be sent are tried again"`
+	Schedule string        `envconfig:"PROCBOT_DIGEST_SCHEDULE" default:"0 8 * * 1" desc:"cron spec of the digest (default Mondays 08:00)"`
+	TimeZone string        `envconfig:"PROCBOT_DIGEST_TIMEZONE" default:"Europe/Amsterdam" desc:"time zone of the schedule"`
+	Retry    time.Duration `envconfig:"PROCBOT_DIGEST_RETRY" default:"15m" desc:"how soon digests that could not be sent are tried again"`
 }
 
 // GGUS is the GGUS helpdesk (Zammad) connection.
 type GGUS struct {
-	URL        string        `envconfig:"URL" desc:"Zammad API base, e.g. https://helpdesk.ggus.eu/api/v1; empty: GGUS not used"`
-	Token      Secret        `envconfig:"TOKEN" desc:"API token of procbot's GGUS account"`
-	Terminal   []string      `envconfig:"TERMINAL_STATES" default:"solved,unsolved,verified,closed" desc:"states that complete a step"`
-	CloseState string        `envconfig:"CLOSE_STATE" default:"closed" desc:"state procbot sets to close a ticket"`
-	Timeout    time.Duration `envconfig:"TIMEOUT" default:"30s" desc:"per-request timeout"`
+	URL        string        `envconfig:"PROCBOT_GGUS_URL" desc:"Zammad API base, e.g. https://helpdesk.ggus.eu/api/v1; empty: GGUS not used"`
+	Token      Secret        `envconfig:"PROCBOT_GGUS_TOKEN" desc:"API token of procbot's GGUS account"`
+	Terminal   []string      `envconfig:"PROCBOT_GGUS_TERMINAL_STATES" default:"solved,unsolved,verified,closed" desc:"states that complete a step"`
+	CloseState string        `envconfig:"PROCBOT_GGUS_CLOSE_STATE" default:"closed" desc:"state procbot sets to close a ticket"`
+	Timeout    time.Duration `envconfig:"PROCBOT_GGUS_TIMEOUT" default:"30s" desc:"per-request timeout"`
 }
 
 // RT is the Request Tracker connection.
 type RT struct {
-	URL        string        `envconfig:"URL" desc:"REST 2.0 base, e.g. https://rt.egi.eu/rt/REST/2.0; empty: RT not used"`
-	Token      Secret        `envconfig:"TOKEN" desc:"RT auth token (or use USER and PASSWORD)"`
-	User       string        `envconfig:"USER" desc:"RT user procbot acts as; its own comments are ignored"`
-	Password   Secret        `envconfig:"PASSWORD" desc:"password of RT USER, if no token"`
-	TimeZone   string        `envconfig:"TIMEZONE" default:"UTC" desc:"RT's $Timezone, used to write TicketSQL dates"`
-	Terminal   []string      `envconfig:"TERMINAL_STATES" default:"resolved,rejected" desc:"statuses that complete a step"`
-	CloseState string        `envconfig:"CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
-	Timeout    time.Duration `envconfig:"TIMEOUT" default:"30s" desc:"per-request timeout"`
+	URL        string        `envconfig:"PROCBOT_RT_URL" desc:"REST 2.0 base, e.g. https://rt.egi.eu/rt/REST/2.0; empty: RT not used"`
+	Token      Secret        `envconfig:"PROCBOT_RT_TOKEN" desc:"RT auth token (or use USER and PASSWORD)"`
+	User       string        `envconfig:"PROCBOT_RT_USER" desc:"RT user procbot acts as; its own comments are ignored"`
+	Password   Secret        `envconfig:"PROCBOT_RT_PASSWORD" desc:"password of RT USER, if no token"`
+	TimeZone   string        `envconfig:"PROCBOT_RT_TIMEZONE" default:"UTC" desc:"RT's $Timezone, used to write TicketSQL dates"`
+	Terminal   []string      `envconfig:"PROCBOT_RT_TERMINAL_STATES" default:"resolved,rejected" desc:"statuses that complete a step"`
+	CloseState string        `envconfig:"PROCBOT_RT_CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
+	Timeout    time.Duration `envconfig:"PROCBOT_RT_TIMEOUT" default:"30s" desc:"per-request timeout"`
 }
 
 // Load reads the settings from the environment and checks them.
 func Load() (Config, error) {
-	var c Config
-	if err := envconfig.Process("procbot", &c); err != nil {
-		return c, fmt.Errorf("config: %w", err)
+	c, err := read()
+	if err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
@@ -115,11 +135,149 @@ func Load() (Config, error) {
 // LoadMail reads the settings for procbot digest, which needs the database
 // and mail settings but no tracker.
 func LoadMail() (Config, error) {
-	var c Config
-	if err := envconfig.Process("procbot", &c); err != nil {
-		return c, fmt.Errorf("config: %w", err)
+	c, err := read()
+	if err != nil {
+		return c, err
 	}
 	return c, c.ValidateMail()
+}
+
+// read reads every setting from its PROCBOT_ variable, after checking that
+// every PROCBOT_ variable set is one procbot knows: a misspelt setting
+// would otherwise be silently ignored.
+func read() (Config, error) {
+	var c Config
+	if err := unknownVariables(os.Environ()); err != nil {
+		return c, err
+	}
+	for _, part := range c.parts() {
+		if err := envconfig.Process("", part); err != nil {
+			var pe *envconfig.ParseError
+			if errors.As(err, &pe) {
+				return c, fmt.Errorf("%s: %q is not a valid %s: %w", pe.KeyName, pe.Value, kindName(pe.TypeName), pe.Err)
+			}
+			return c, fmt.Errorf("config: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func kindName(typ string) string {
+	switch typ {
+	case "time.Duration":
+		return "duration (e.g. 90s, 2m, 168h)"
+	case "bool":
+		return "boolean (true or false)"
+	case "int":
+		return "number"
+	case "config.Size":
+		return "size (e.g. 4MiB, 512KiB, or bytes)"
+	}
+	return typ
+}
+
+// Names lists the variable of every setting, in the order of Config.
+func Names() []string {
+	var c Config
+	var out []string
+	for _, part := range c.parts() {
+		t := reflect.TypeOf(part).Elem()
+		for i := 0; i < t.NumField(); i++ {
+			if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// prefix starts every setting's name; a variable with it that is not a
+// setting is an error.
+const prefix = "PROCBOT_"
+
+func unknownVariables(environ []string) error {
+	known := map[string]bool{}
+	names := Names()
+	for _, n := range names {
+		known[n] = true
+	}
+	var errs []error
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, prefix) || known[name] {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s is not a procbot setting; did you mean %s? (the settings are listed in the README)", name, closest(name, names)))
+	}
+	return errors.Join(errs...)
+}
+
+// closest returns the name nearest to s by edit distance.
+func closest(s string, names []string) string {
+	best, bestD := "", -1
+	for _, n := range names {
+		if d := editDistance(s, n); bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Size is a number of bytes, written as bytes or with a binary unit:
+// "4MiB", "512KiB", "1GiB", "65536".
+type Size int64
+
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// Decode parses a size; envconfig calls it.
+func (s *Size) Decode(v string) error {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return errors.New("want a whole number of bytes, KiB, MiB or GiB")
+	}
+	*s = Size(n * mult)
+	return nil
+}
+
+func (s Size) String() string {
+	for _, u := range sizeUnits {
+		if s != 0 && int64(s)%u.n == 0 {
+			return strconv.FormatInt(int64(s)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(s), 10) + "B"
 }
 
 // Validate checks settings that envconfig cannot.
@@ -157,9 +315,16 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.RT.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err))
 	}
-	if c.PollInterval < time.Second {
-		errs = append(errs, fmt.Errorf("PROCBOT_POLL_INTERVAL: %s is too short (at least 1s)", c.PollInterval))
-	}
+	errs = append(errs,
+		atLeast("PROCBOT_POLL_INTERVAL", c.PollInterval, time.Second),
+		atLeast("PROCBOT_POLL_OVERLAP", c.PollOverlap, 0),
+		atLeast("PROCBOT_CYCLE_TIMEOUT", c.CycleTimeout, time.Second),
+		atLeast("PROCBOT_REMINDER_EVERY", c.ReminderEvery, 0),
+		atLeast("PROCBOT_GGUS_TIMEOUT", c.GGUS.Timeout, time.Second),
+		atLeast("PROCBOT_RT_TIMEOUT", c.RT.Timeout, time.Second),
+		positiveSize("PROCBOT_MAX_ANSWER_SIZE", c.MaxAnswer),
+		positiveSize("PROCBOT_MAX_ARTICLE_ANSWER_SIZE", c.MaxArticleAnswer),
+		c.validateRoutes())
 	errs = append(errs, c.ValidateMail())
 	if len(c.Operators) == 0 && c.ApprovalTag == "" {
 		errs = append(errs, errors.New("PROCBOT_OPERATORS is empty: nobody could approve a request"))
@@ -182,6 +347,7 @@ func (c Config) ValidateMail() error {
 	if _, err := cron.ParseStandard(c.Digest.Schedule); err != nil {
 		errs = append(errs, fmt.Errorf("PROCBOT_DIGEST_SCHEDULE: %q: %w", c.Digest.Schedule, err))
 	}
+	errs = append(errs, atLeast("PROCBOT_DIGEST_RETRY", c.Digest.Retry, time.Second), atLeast("PROCBOT_SMTP_TIMEOUT", c.SMTP.Timeout, time.Second))
 	if _, err := c.TaskForceMembers(); err != nil {
 		errs = append(errs, err)
 	}
@@ -207,6 +373,41 @@ func (c Config) ValidateMail() error {
 	return errors.Join(errs...)
 }
 
+// atLeast checks a duration setting against its least sensible value.
+func atLeast(name string, d, least time.Duration) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("%s: %s is negative", name, d)
+	case d < least:
+		return fmt.Errorf("%s: %s is too short (at least %s)", name, d, least)
+	}
+	return nil
+}
+
+func positiveSize(name string, s Size) error {
+	if s <= 0 {
+		return fmt.Errorf("%s: %s is no size to read an answer with (e.g. 4MiB)", name, s)
+	}
+	return nil
+}
+
+// validateRoutes checks that every route override names a tracker that is
+// configured.
+func (c Config) validateRoutes() error {
+	routes, err := procedure.ParseRoutes(c.Routes)
+	if err != nil {
+		return fmt.Errorf("PROCBOT_ROUTES: %w", err)
+	}
+	configured := map[string]string{procedure.TrackerGGUS: c.GGUS.URL, procedure.TrackerRT: c.RT.URL}
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(routes)) {
+		if r := routes[key]; configured[r.Tracker] == "" {
+			errs = append(errs, fmt.Errorf("PROCBOT_ROUTES: %s is routed to %s, which is not configured (PROCBOT_%s_URL is empty)", key, r.Tracker, strings.ToUpper(r.Tracker)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // TaskForceMembers parses PROCBOT_TASKFORCE: "email[=role];...".
 func (c Config) TaskForceMembers() ([]core.Member, error) {
 	var out []core.Member
@@ -226,10 +427,48 @@ func (c Config) TaskForceMembers() ([]core.Member, error) {
 }
 
 // Defaults returns the settings with every default and nothing read from
-// the environment (the demo runs on these).
+// the environment (the demo runs on these). TestDefaultsAreLoadsDefaults
+// keeps them equal to what Load gives with no variable set.
 func Defaults() Config {
 	var c Config
-	// A prefix no deployment sets, so that only the defaults apply.
-	_ = envconfig.Process("procbot_defaults_only", &c)
+	for _, part := range c.parts() {
+		v := reflect.ValueOf(part).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			def, ok := v.Type().Field(i).Tag.Lookup("default")
+			if !ok {
+				continue
+			}
+			if err := setDefault(v.Field(i), def); err != nil {
+				panic(fmt.Sprintf("config: the default of %s: %v", v.Type().Field(i).Tag.Get("envconfig"), err)) // a programming error
+			}
+		}
+	}
 	return c
+}
+
+func setDefault(f reflect.Value, def string) error {
+	if d, ok := f.Addr().Interface().(interface{ Decode(string) error }); ok {
+		return d.Decode(def)
+	}
+	switch {
+	case f.Type() == reflect.TypeOf(time.Duration(0)):
+		d, err := time.ParseDuration(def)
+		f.SetInt(int64(d))
+		return err
+	case f.Kind() == reflect.String:
+		f.SetString(def)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(def)
+		f.SetBool(b)
+		return err
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(def)
+		f.SetInt(int64(n))
+		return err
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		f.Set(reflect.ValueOf(strings.Split(def, ",")))
+	default:
+		return fmt.Errorf("no default for a %s", f.Type())
+	}
+	return nil
 }

@@ -29,16 +29,16 @@ import (
 // The simulated trackers live in this process and survive every kill. At
 // the end every applicable step must have exactly one child ticket.
 //
-// PROCBOT_CRASH_KILLS sets how many kills (default 50), PROCBOT_CRASH_SEED
+// PROCBOTTEST_CRASH_KILLS sets how many kills (default 50), PROCBOTTEST_CRASH_SEED
 // the random seed (default: the time, printed).
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test runs a procedure many times over")
 	}
-	want := envInt("PROCBOT_CRASH_KILLS", 50)
-	seed := uint64(envInt("PROCBOT_CRASH_SEED", int(time.Now().UnixNano()%1e9)))
+	want := envInt("PROCBOTTEST_CRASH_KILLS", 50)
+	seed := uint64(envInt("PROCBOTTEST_CRASH_SEED", int(time.Now().UnixNano()%1e9)))
 	rng := rand.New(rand.NewPCG(seed, 19))
-	t.Logf("seed %d (PROCBOT_CRASH_SEED reproduces the kill points)", seed)
+	t.Logf("seed %d (PROCBOTTEST_CRASH_SEED reproduces the kill points)", seed)
 
 	env, err := demo.NewEnv(filepath.Join(t.TempDir(), "procbot.db"))
 	if err != nil {
@@ -202,8 +202,8 @@ func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (r
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cfg := env.Config
 	cmd.Env = append(os.Environ(),
-		"PROCBOT_CRASH_CHILD=1",
-		"PROCBOT_CRASH_POINT="+point, "PROCBOT_CRASH_NTH="+strconv.Itoa(nth),
+		"PROCBOTTEST_CRASH_CHILD=1",
+		"PROCBOTTEST_CRASH_POINT="+point, "PROCBOTTEST_CRASH_NTH="+strconv.Itoa(nth),
 		"PROCBOT_DB_PATH="+cfg.DBPath,
 		"PROCBOT_GGUS_URL="+cfg.GGUS.URL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
 		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
@@ -238,14 +238,14 @@ func runCrashChild(env *demo.Env, point string, nth int, after time.Duration) (r
 
 // TestCrashChild is procbot in the crash test's child process.
 func TestCrashChild(t *testing.T) {
-	if os.Getenv("PROCBOT_CRASH_CHILD") != "1" {
+	if os.Getenv("PROCBOTTEST_CRASH_CHILD") != "1" {
 		t.Skip("only runs as TestCrashRecovery's child process")
 	}
 	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	point, nth := os.Getenv("PROCBOT_CRASH_POINT"), envInt("PROCBOT_CRASH_NTH", 0)
+	point, nth := os.Getenv("PROCBOTTEST_CRASH_POINT"), envInt("PROCBOTTEST_CRASH_NTH", 0)
 	seen := 0
 	a, err := app.New(context.Background(), cfg, zerolog.New(os.Stderr).Level(zerolog.ErrorLevel), app.Options{Crash: func(p string) {
 		if p == point {

@@ -1,7 +1,8 @@
 // Package daemon runs procbot's poll cycle: it reads what changed in the
 // trackers (daemon.go), asks the core what to do, and carries that out
 // (execute.go: the one place where procbot changes tickets, and so the one
-// place that enforces check-act-record and dry-run). mail.go sends the
+// place that enforces check-act-record; a dry run wraps the trackers and
+// the store where procbot is wired, in internal/app). mail.go sends the
 // weekly digest and the announcement mail, each once.
 package daemon
 
@@ -39,11 +40,8 @@ type Config struct {
 	// tracker that hangs holds up neither the other's poll nor the cycle
 	// for longer. Zero: DefaultPollTimeout.
 	PollTimeout time.Duration
-	// DryRun logs what procbot would do and changes nothing, neither in
-	// the trackers nor in the store.
-	DryRun bool
-	Now    func() time.Time
-	Log    zerolog.Logger
+	Now         func() time.Time
+	Log         zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
 	OnEvent func(core.AuditEntry)
 	// Mail sends the announcement by mail; nil sends none.
@@ -238,7 +236,7 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		}
 	}
 	for name, c := range cursors {
-		if failed[name] || d.cfg.DryRun {
+		if failed[name] {
 			continue // re-read next cycle what this one could not process
 		}
 		if err := d.cfg.Store.SetCursor(name, c); err != nil {

@@ -119,29 +119,6 @@ func (w *world) noDuplicates(t *testing.T) int {
 	return len(markers)
 }
 
-func TestDryRunChangesNothing(t *testing.T) {
-	w := newWorld(t, func(c *config.Config) { c.DryRun = true })
-	ctx := context.Background()
-	parent, err := w.env.FileRequest(ctx, "FooStack", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
-	w.cycle(t)
-	if n := len(w.env.GGUS.Tickets()); n != 1 {
-		t.Errorf("%d tickets in GGUS, want only the request", n)
-	}
-	if arts := w.env.GGUS.Articles(mustAtoi(t, parent.Ref.ID)); len(arts) != 1 {
-		t.Errorf("%d articles on the request, want 1: a dry run posts nothing", len(arts))
-	}
-	if insts, _ := w.app.Store.Instances(); len(insts) != 0 {
-		t.Errorf("dry run recorded %d requests", len(insts))
-	}
-	if !strings.Contains(strings.Join(w.what, "\n"), "would post missing note") {
-		t.Errorf("dry run did not say what it would do:\n%s", strings.Join(w.what, "\n"))
-	}
-}
-
 // TestOneTrackerDownDoesNotStopTheOther: with RT answering only 503,
 // GGUS's steps carry on; once RT is back its steps open, each once.
 func TestOneTrackerDownDoesNotStopTheOther(t *testing.T) {

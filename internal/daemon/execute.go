@@ -13,8 +13,8 @@ import (
 )
 
 // This file is the one place where procbot changes tickets and sends mail:
-// every side effect the core decided is carried out here, checked before,
-// recorded after, and only logged in a dry run.
+// every side effect the core decided is carried out here, checked before
+// and recorded after.
 
 // execute records the decision, then carries out its side effects one by
 // one, recording each as soon as the tracker has it.
@@ -105,10 +105,6 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 	if slices.Contains(a.OnTicket, noteDigest(body)) {
 		return inst, true, nil
 	}
-	if d.cfg.DryRun {
-		d.event(d.entry(inst, a.Step, a.Ticket, "would post "+a.Note+" note:\n"+body))
-		return inst, false, nil
-	}
 	if a.Attempt != "" {
 		arts, err := tr.Articles(ctx, a.Ticket.ID)
 		if err != nil {
@@ -141,10 +137,6 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
 	if err != nil {
 		return inst, err
-	}
-	if d.cfg.DryRun {
-		d.event(d.entry(inst, id, core.TicketRef{Tracker: route.Tracker}, fmt.Sprintf("would open child %q in %s", title, route.Queue)))
-		return inst, nil
 	}
 	// Check: an earlier attempt may have created the child and crashed, or
 	// lost the tracker's answer, before recording it. The marker in the
@@ -210,23 +202,11 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 	}
 	switch a.Kind {
 	case core.ActRelate:
-		if d.cfg.DryRun {
-			d.event(d.entry(inst, a.Step, a.Ticket, "would link to "+a.Other.String()))
-			return nil
-		}
 		return tr.Relate(ctx, a.Ticket, a.Other)
 	case core.ActMail:
-		if d.cfg.DryRun {
-			d.event(d.entry(inst, a.Step, a.Ticket, "would mail the announcement"))
-			return nil
-		}
 		return d.cfg.Mail.SendAnnouncement(ctx, p, inst)
 	case core.ActClose:
 		state := d.cfg.CloseState[a.Ticket.Tracker]
-		if d.cfg.DryRun {
-			d.event(d.entry(inst, a.Step, a.Ticket, "would set state "+state))
-			return nil
-		}
 		return tr.SetState(ctx, a.Ticket.ID, state)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
@@ -234,12 +214,6 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 
 // record stores the request with its audit entries, in one transaction.
 func (d *Daemon) record(inst core.Instance, entries ...core.AuditEntry) error {
-	if d.cfg.DryRun {
-		for _, e := range entries {
-			d.event(e)
-		}
-		return nil
-	}
 	if err := d.cfg.Store.PutInstanceAudit(inst, entries...); err != nil {
 		return fmt.Errorf("record %s: %w", inst.Key, err)
 	}
@@ -250,15 +224,11 @@ func (d *Daemon) record(inst core.Instance, entries ...core.AuditEntry) error {
 }
 
 func (d *Daemon) entry(inst core.Instance, step string, t core.TicketRef, what string) core.AuditEntry {
-	return core.AuditEntry{Time: d.cfg.Now(), Instance: inst.Key, Step: step, Tracker: t.Tracker, Ticket: t.ID, What: what, DryRun: d.cfg.DryRun}
+	return core.AuditEntry{Time: d.cfg.Now(), Instance: inst.Key, Step: step, Tracker: t.Tracker, Ticket: t.ID, What: what}
 }
 
 func (d *Daemon) event(e core.AuditEntry) {
-	ev := d.cfg.Log.Info()
-	if e.DryRun {
-		ev = ev.Bool("dry_run", true)
-	}
-	ev.Str("instance", e.Instance).Str("step", e.Step).Str("tracker", e.Tracker).Str("ticket", e.Ticket).Msg(e.What)
+	d.cfg.Log.Info().Str("instance", e.Instance).Str("step", e.Step).Str("tracker", e.Tracker).Str("ticket", e.Ticket).Msg(e.What)
 	if d.cfg.OnEvent != nil {
 		d.cfg.OnEvent(e)
 	}

@@ -268,10 +268,10 @@ func checkCompleted(t *testing.T, res faultResult) (duplicates, lost int) {
 
 func faultSeed(t *testing.T) uint64 {
 	seed := uint64(time.Now().UnixNano() % 1e6)
-	if s, err := strconv.ParseUint(os.Getenv("PROCBOT_FAULT_SEED"), 10, 64); err == nil {
+	if s, err := strconv.ParseUint(os.Getenv("PROCBOTTEST_FAULT_SEED"), 10, 64); err == nil {
 		seed = s
 	}
-	t.Logf("seed %d (PROCBOT_FAULT_SEED reproduces the faults)", seed)
+	t.Logf("seed %d (PROCBOTTEST_FAULT_SEED reproduces the faults)", seed)
 	return seed
 }
 

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/daemon"
+)
+
+// link is a configured tracker and the check that procbot may use it: the
+// tracker answers and takes procbot's credentials. A tracker that does not
+// answer at start-up does not stop procbot: until its check passes, every
+// call to it fails as unavailable, so each cycle counts it as down (and
+// the other tracker carries on), and Run checks it again before each cycle.
+type link struct {
+	tr       daemon.Tracker
+	name     string // GGUS or RT, for messages
+	url      string
+	urlVar   string // the variable that holds the URL
+	tokenVar string // the variable that holds the credentials
+	// check reaches the tracker; on success it returns procbot's own login
+	// there.
+	check func(ctx context.Context) (string, error)
+	// ready is set once check passed, before the cycle that uses it.
+	ready atomic.Bool
+}
+
+// errNotReached is what a link answers until its tracker was reached.
+var errNotReached = fmt.Errorf("not reached since procbot started: %w", core.ErrUnavailable)
+
+// connect runs the link's check and, when it passes, records procbot's
+// login in robots. Refused credentials and other answers that waiting
+// cannot fix are errors naming the setting to check; an error wrapping
+// core.ErrUnavailable means the tracker did not answer.
+func (l *link) connect(ctx context.Context, robots map[string]string) error {
+	login, err := l.check(ctx)
+	switch {
+	case err == nil:
+		if login != "" {
+			robots[l.tr.Name()] = login
+		}
+		l.ready.Store(true)
+		return nil
+	case errors.Is(err, core.ErrUnauthorized), errors.Is(err, core.ErrForbidden):
+		return fmt.Errorf("%s at %s refused procbot's credentials: check %s: %w", l.name, l.url, l.tokenVar, err)
+	case errors.Is(err, core.ErrUnavailable):
+		return fmt.Errorf("%s at %s does not answer: %w", l.name, l.url, err)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return fmt.Errorf("%s at %s does not answer: %w: %w", l.name, l.url, core.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s at %s: check %s: %w", l.name, l.url, l.urlVar, err)
+}
+
+// connect checks the trackers not reached yet. It returns the errors of
+// those still not usable.
+func (a *App) connect(ctx context.Context) error {
+	var errs []error
+	for _, l := range a.links {
+		if l.ready.Load() {
+			continue
+		}
+		if err := l.connect(ctx, a.robots); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.Log.Info().Str("tracker", l.tr.Name()).Msg(l.name + " answers; procbot uses it from this cycle on")
+	}
+	return errors.Join(errs...)
+}
+
+// Connect checks the trackers that did not answer when procbot started;
+// the commands that need every tracker (procbot rebuild) call it first.
+func (a *App) Connect(ctx context.Context) error { return a.connect(ctx) }
+
+func (l *link) Name() string { return l.tr.Name() }
+
+func (l *link) Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error) {
+	if !l.ready.Load() {
+		return nil, errNotReached
+	}
+	return l.tr.Changed(ctx, match, since)
+}
+
+func (l *link) Get(ctx context.Context, id string) (core.Ticket, error) {
+	if !l.ready.Load() {
+		return core.Ticket{}, errNotReached
+	}
+	return l.tr.Get(ctx, id)
+}
+
+func (l *link) Articles(ctx context.Context, id string) ([]core.Article, error) {
+	if !l.ready.Load() {
+		return nil, errNotReached
+	}
+	return l.tr.Articles(ctx, id)
+}
+
+func (l *link) Create(ctx context.Context, t core.NewTicket) (core.Ticket, error) {
+	if !l.ready.Load() {
+		return core.Ticket{}, errNotReached
+	}
+	return l.tr.Create(ctx, t)
+}
+
+func (l *link) AddNote(ctx context.Context, id, body string, public bool) error {
+	if !l.ready.Load() {
+		return errNotReached
+	}
+	return l.tr.AddNote(ctx, id, body, public)
+}
+
+func (l *link) SetState(ctx context.Context, id, state string) error {
+	if !l.ready.Load() {
+		return errNotReached
+	}
+	return l.tr.SetState(ctx, id, state)
+}
+
+func (l *link) Link(ctx context.Context, parent, child core.TicketRef) error {
+	if !l.ready.Load() {
+		return errNotReached
+	}
+	return l.tr.Link(ctx, parent, child)
+}
+
+func (l *link) Relate(ctx context.Context, a, b core.TicketRef) error {
+	if !l.ready.Load() {
+		return errNotReached
+	}
+	return l.tr.Relate(ctx, a, b)
+}
+
+func (l *link) Children(ctx context.Context, parentID string) ([]core.TicketRef, error) {
+	if !l.ready.Load() {
+		return nil, errNotReached
+	}
+	return l.tr.Children(ctx, parentID)
+}

@@ -1,0 +1,143 @@
+package app_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/procbot/procbot/internal/app"
+	"github.com/procbot/procbot/internal/config"
+	"github.com/procbot/procbot/internal/demo"
+)
+
+// TestStartWithATrackerDown: GGUS refusing connections, or not answering
+// in time, at start-up does not stop procbot; once GGUS is back, the next
+// cycle uses it.
+func TestStartWithATrackerDown(t *testing.T) {
+	for _, down := range []string{"connection refused", "timeout"} {
+		t.Run(down, func(t *testing.T) {
+			t.Parallel()
+			env, err := demo.NewEnv("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(env.Close)
+			parent, err := env.FileRequest(context.Background(), "FooStack", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sim, _ := url.Parse(env.GGUS.URL())
+			proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: sim.Scheme, Host: sim.Host})
+			back := make(chan struct{})
+			var addr string
+			switch down {
+			case "connection refused":
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr = ln.Addr().String()
+				ln.Close() // nothing listens there until GGUS is back
+			case "timeout":
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					select {
+					case <-back:
+						proxy.ServeHTTP(w, r)
+					case <-r.Context().Done():
+					}
+				}))
+				t.Cleanup(srv.Close)
+				addr = srv.Listener.Addr().String()
+			}
+
+			cfg := env.Config
+			cfg.GGUS.URL = "http://" + addr + sim.Path
+			cfg.GGUS.Timeout, cfg.PollInterval = time.Second, time.Second
+			log := &logs{}
+			a, err := app.New(context.Background(), cfg, zerolog.New(log), app.Options{})
+			if err != nil {
+				t.Fatalf("start-up with GGUS down (%s) failed: %v", down, err)
+			}
+			t.Cleanup(func() { a.Close() })
+			if strings.Contains(log.String(), "PROCBOT_GGUS_TOKEN") {
+				t.Errorf("the log blames the token for GGUS being down:\n%s", log.String())
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- a.Run(ctx) }()
+			<-log.written(`"tracker":"ggus","failed_cycles":1`) // a cycle ran without GGUS
+
+			switch down {
+			case "connection refused":
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Skipf("the port GGUS was on is taken: %v", err)
+				}
+				srv := httptest.NewUnstartedServer(proxy)
+				srv.Listener.Close()
+				srv.Listener = ln
+				srv.Start()
+				t.Cleanup(srv.Close)
+			case "timeout":
+				close(back)
+			}
+			<-log.written("GGUS answers")
+			<-log.written("posted status note")
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			arts, err := env.Operator.Articles(context.Background(), parent.Ref.ID)
+			if err != nil || len(arts) != 2 {
+				t.Errorf("%d articles on the request (%v), want the request and procbot's status note", len(arts), err)
+			}
+		})
+	}
+}
+
+// TestRefusedCredentialsFailStartUp: a 401 or 403 at start-up fails,
+// naming the variable with the credentials.
+func TestRefusedCredentialsFailStartUp(t *testing.T) {
+	tests := []struct {
+		name, want string
+		change     func(*config.Config, string)
+	}{
+		{"GGUS answers 401", "PROCBOT_GGUS_TOKEN", func(c *config.Config, url string) { c.GGUS.URL = url }},
+		{"GGUS answers 403", "PROCBOT_GGUS_TOKEN", func(c *config.Config, url string) { c.GGUS.URL = url }},
+		{"RT answers 401", "PROCBOT_RT_TOKEN", func(c *config.Config, url string) { c.RT.URL = url }},
+		{"RT answers 403", "PROCBOT_RT_TOKEN", func(c *config.Config, url string) { c.RT.URL = url }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code := http.StatusUnauthorized
+			if strings.HasSuffix(tc.name, "403") {
+				code = http.StatusForbidden
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(code)
+				w.Write([]byte(`{"error":"refused"}`))
+			}))
+			defer srv.Close()
+			env, err := demo.NewEnv("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer env.Close()
+			cfg := env.Config
+			tc.change(&cfg, srv.URL+"/api")
+			_, err = app.New(context.Background(), cfg, zerolog.Nop(), app.Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("start-up: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+}

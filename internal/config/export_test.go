@@ -1,0 +1,4 @@
+package config
+
+// Read is read: the settings without validation.
+var Read = read
