@@ -259,7 +259,8 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Daemon.Run(context.Background(), 5*time.Millisecond) // until killed
+	a.Config.PollInterval = 5 * time.Millisecond
+	a.Run(context.Background()) // until killed
 }
 
 func envInt(name string, def int) int {

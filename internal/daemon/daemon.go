@@ -115,23 +115,6 @@ func New(cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
-// Run polls every interval until ctx is cancelled. A cycle under way when
-// ctx is cancelled is finished, not cut short.
-func (d *Daemon) Run(ctx context.Context, interval time.Duration) error {
-	for {
-		cycleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-		if err := d.Cycle(cycleCtx); err != nil {
-			d.cfg.Log.Error().Err(err).Msg("cycle failed")
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(interval):
-		}
-	}
-}
-
 // work is one request to decide on this cycle.
 type work struct {
 	proc   *procedure.Procedure

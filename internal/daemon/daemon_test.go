@@ -201,20 +201,6 @@ func TestQuietCycleReadsNoTickets(t *testing.T) {
 	}
 }
 
-func TestRunFinishesTheCycleAndStops(t *testing.T) {
-	w := newWorld(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.app.Daemon.Run(ctx, 10) }()
-	if _, err := w.env.FileRequest(context.Background(), "FooStack", true); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-}
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
