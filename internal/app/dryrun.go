@@ -51,7 +51,7 @@ func (t dryTracker) AddNote(_ context.Context, id, body string, public bool) err
 }
 
 func (t dryTracker) SetState(_ context.Context, id, state string) error {
-	t.would(fmt.Sprintf("would close %s (state %s)", t.ticket(id), state), t.ref(id))
+	t.would(fmt.Sprintf("would set %s to state %q", t.ticket(id), state), t.ref(id))
 	return nil
 }
 
