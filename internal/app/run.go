@@ -22,15 +22,13 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	defer stopping()
 
-	// The digests stop with ctx, and at once on Abort.
-	mailCtx, stopMail := context.WithCancel(ctx)
-	defer stopMail()
-	defer context.AfterFunc(a.aborted, stopMail)()
+	// The digests stop with ctx, finishing a run under way, and at once on
+	// Abort.
 	var mail sync.WaitGroup
 	mail.Add(1)
 	go func() {
 		defer mail.Done()
-		if err := a.Mail.Run(mailCtx); err != nil {
+		if err := a.Mail.Run(ctx, a.aborted); err != nil {
 			log.Error().Err(err).Msg("weekly digest stopped")
 		}
 	}()

@@ -191,15 +191,22 @@ func (m *MailRoom) latest(now time.Time) time.Time {
 	return last
 }
 
-// Run sends the digests on schedule until ctx is cancelled. A run missed
-// while procbot was down is sent once at start, however many were missed;
-// digests the SMTP server refused are tried again every Retry.
-func (m *MailRoom) Run(ctx context.Context) error {
+// Run sends the digests on schedule until stop ends. A run missed while
+// procbot was down is sent once at start, however many were missed;
+// digests the SMTP server refused are tried again every Retry. A run under
+// way when stop ends is finished, each mail within the SMTP timeout, so
+// that no digest is cut off between "sending" and "sent"; abort ends it at
+// once.
+func (m *MailRoom) Run(stop, abort context.Context) error {
 	if m.Mailer == nil {
 		m.Log.Info().Msg("no SMTP server configured: no weekly digest")
-		<-ctx.Done()
+		select {
+		case <-stop.Done():
+		case <-abort.Done():
+		}
 		return nil
 	}
+	ctx := abort
 	var mu sync.Mutex // one run at a time, scheduled or retry
 	send := func(why string) {
 		mu.Lock()
@@ -236,8 +243,11 @@ func (m *MailRoom) Run(ctx context.Context) error {
 	defer retry.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-stop.Done():
 			<-c.Stop().Done() // a run under way finishes
+			return nil
+		case <-abort.Done():
+			c.Stop()
 			return nil
 		case <-retry.C:
 			if m.hasFailed(m.latest(m.now())) {

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	netmail "net/mail"
 	"path/filepath"
 	"strings"
@@ -230,7 +231,7 @@ func TestRunSendsAMissedRunOnceAtStart(t *testing.T) {
 	m.Retry = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	go func() { done <- m.Run(ctx, context.Background()) }()
 	for range 2 {
 		select {
 		case <-reads:
@@ -265,7 +266,7 @@ func TestFirstStartSendsNothing(t *testing.T) {
 	m.Retry = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	go func() { done <- m.Run(ctx, context.Background()) }()
 	for range 2 {
 		select {
 		case <-reads:
@@ -297,4 +298,61 @@ func (s signalDigests) Digests(insts []core.Instance, now time.Time) ([]daemon.P
 	default:
 	}
 	return s.fakeDigests.Digests(insts, now)
+}
+
+// gatedMailer hands each mail to the SMTP server only once the test
+// releases it, and tells the test when a mail is waiting.
+type gatedMailer struct {
+	daemon.Mailer
+	waiting chan<- struct{}
+	release <-chan struct{}
+}
+
+func (g gatedMailer) Send(ctx context.Context, msg mail.Message) error {
+	g.waiting <- struct{}{}
+	<-g.release
+	return g.Mailer.Send(ctx, msg)
+}
+
+// TestStopFinishesTheDigestUnderWay: a stop that comes while a digest is
+// being handed to the SMTP server lets it arrive and be recorded as sent,
+// rather than cutting it off between "sending" and "sent"; an abort does
+// not wait for it.
+func TestStopFinishesTheDigestUnderWay(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		t.Run(fmt.Sprintf("abort=%v", abort), func(t *testing.T) {
+			db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
+			defer db.Close()
+			srv := smtptest.Start(t, smtptest.Options{})
+			m := mailRoom(t, db, srv, &bytes.Buffer{}, "jane@foo.example")
+			now := time.Date(2026, 11, 25, 9, 0, 0, 0, amsterdam)
+			m.Now = func() time.Time { return now }
+			if err := db.PutMailRecord("digest-last-run", core.MailRecord{State: core.MailSent, At: time.Date(2026, 11, 16, 8, 0, 0, 0, amsterdam)}); err != nil {
+				t.Fatal(err)
+			}
+			waiting, release := make(chan struct{}), make(chan struct{})
+			m.Mailer = gatedMailer{m.Mailer, waiting, release}
+			stop, stopNow := context.WithCancel(context.Background())
+			aborted, abortNow := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- m.Run(stop, aborted) }()
+			<-waiting // the missed run's digest is on its way
+			stopNow()
+			if abort {
+				abortNow()
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			abortNow()
+			got := len(srv.Messages())
+			if want := map[bool]int{false: 1, true: 0}[abort]; got != want {
+				t.Errorf("%d digests arrived, want %d", got, want)
+			}
+			if _, due, _ := m.Due(now); due == !abort {
+				t.Errorf("the run is due: %v, want %v", due, abort)
+			}
+		})
+	}
 }
