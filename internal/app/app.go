@@ -204,11 +204,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 			trackers[i] = dryTracker{Tracker: t, log: log}
 		}
 		st = dryStore{db}
-		// The daemon's own lines tell what it recorded, and a dry run
-		// records nothing: the wrappers' "would ..." lines say what it did.
+		// The daemon's and the mail room's own lines tell what they
+		// recorded ("posted", "sent"), and a dry run records nothing: the
+		// wrappers' "would ..." lines say what it did.
 		daemonLog = log.Level(max(log.GetLevel(), zerolog.WarnLevel))
 	}
-	mailRoom, err := MailRoom(cfg, st, procs, log, opts.Now)
+	mailRoom, err := MailRoom(cfg, st, procs, daemonLog, opts.Now)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
