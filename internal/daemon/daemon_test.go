@@ -17,6 +17,7 @@ import (
 	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
@@ -24,7 +25,7 @@ import (
 type world struct {
 	env  *demo.Env
 	app  *app.App
-	logs *syncBuffer
+	logs *testlog.Buffer
 	mu   sync.Mutex
 	what []string // audit entries, as written
 }
@@ -45,7 +46,7 @@ func newWorldAt(t testing.TB, change func(*config.Config), now func() time.Time)
 	if change != nil {
 		change(&cfg)
 	}
-	w := &world{env: env, logs: &syncBuffer{}}
+	w := &world{env: env, logs: &testlog.Buffer{}}
 	log := zerolog.New(w.logs)
 	a, err := app.New(context.Background(), cfg, log, app.Options{Now: now, OnEvent: func(e core.AuditEntry) {
 		w.mu.Lock()
@@ -199,23 +200,6 @@ func TestQuietCycleReadsNoTickets(t *testing.T) {
 	if reads != 0 {
 		t.Errorf("a quiet cycle read %d tickets or article lists, want none", reads)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func mustAtoi(t *testing.T, s string) int {

@@ -15,6 +15,7 @@ import (
 	"github.com/procbot/procbot/internal/daemon"
 	"github.com/procbot/procbot/internal/procedure"
 	"github.com/procbot/procbot/internal/rt"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/zammad"
 )
 
@@ -101,7 +102,7 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	d, err := daemon.New(daemon.Config{
 		Procedures: []*procedure.Procedure{w.env.Proc}, Trackers: []daemon.Tracker{ggus, rtTracker}, Store: db, Renderer: rnd,
 		Policy: core.Policy{Operators: cfg.Operators,
