@@ -2,12 +2,15 @@ package trackertest
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/procbot/procbot/internal/core"
 )
 
 // The guards below are what every tracker client's own tests use to check
@@ -151,5 +154,28 @@ func CheckAnswersBounded(t *testing.T, tracker string, calls []Call) {
 				}
 			}
 		})
+	}
+}
+
+// CheckOversizedArticleKept reads a ticket's articles with read, from a
+// tracker where ticket 7 has two: article 31, whose text is HugeAnswer
+// long, and article 32, "/approve". Reading must stay within MemBudget and
+// return both, 31 without its text, and the client's log must warn of it
+// by ticket and article.
+func CheckOversizedArticleKept(t *testing.T, read func() ([]core.Article, error), log fmt.Stringer) {
+	t.Helper()
+	var arts []core.Article
+	var err error
+	WithinBudget(t, func() { arts, err = read() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 2 || arts[0].ID != 31 || arts[0].Body != "" || arts[1].ID != 32 || arts[1].Body != "/approve" {
+		t.Fatalf("articles %+v, want 31 without text and 32 with its text", arts)
+	}
+	for _, want := range []string{`"ticket":7`, `"article":31`, "without its text"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log %q lacks %s", log.String(), want)
+		}
 	}
 }
