@@ -64,12 +64,7 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 	ctx := context.Background()
 	parent := w.approved(t)
 	closed := map[string]bool{}
-	inst := w.instance(t, parent)
-	for i := 0; i < 10 && inst.Steps["7c"].Status != core.StepOpen; i++ {
-		w.closeOpen(t, inst, closed)
-		w.cycle(t)
-		inst = w.instance(t, parent)
-	}
+	inst := w.advance(t, parent, closed, 10, func(inst core.Instance) bool { return inst.Steps["7c"].Status == core.StepOpen })
 	if inst.Steps["7c"].Status != core.StepOpen || inst.Steps["7c"].Child.Tracker != core.TrackerRT {
 		t.Fatalf("step 7c is %+v, want open in RT", inst.Steps["7c"])
 	}
