@@ -1,18 +1,17 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/procbot/procbot/internal/bolt"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/testproc"
 )
 
 // TestDamagedDatabaseStopsProcbot: procbot run and procbot rebuild on a
@@ -76,18 +75,5 @@ func procbotCommand(t *testing.T, env *demo.Env, dbPath, command string) (int, s
 	t.Helper()
 	cmd := exec.Command(os.Args[0], command)
 	cmd.Env = procbotEnv(env, dbPath, env.Config.GGUS.URL)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return -1, fmt.Sprintf("killed by %v\n%s", ws.Signal(), out)
-		}
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatal(err)
-		return 0, ""
-	}
+	return testproc.Run(t, cmd)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/trackertest"
 )
 
@@ -99,8 +100,8 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	gate := trackertest.NewGate(t, env.GGUS.URL(), func(r *http.Request) bool {
 		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/ticket_articles")
 	})
-	out := &lockedBuffer{}
-	stopping := out.written("finishing the cycle under way")
+	out := &testlog.Buffer{}
+	stopping := out.Written("finishing the cycle under way")
 	cmd := procbotAt(t, env, gate.URL, out)
 	defer cmd.Process.Kill()
 	exited := make(chan error, 1)

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/testlog"
 )
 
 // TestMain lets the tests run procbot itself as a child process: with
@@ -24,55 +23,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type lockedBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	waiting map[string]chan struct{}
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.b.Write(p)
-	for s, ch := range l.waiting {
-		if strings.Contains(l.b.String(), s) {
-			close(ch)
-			delete(l.waiting, s)
-		}
-	}
-	return n, err
-}
-
-// written is closed once the output contains s.
-func (l *lockedBuffer) written(s string) <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ch := make(chan struct{})
-	if strings.Contains(l.b.String(), s) {
-		close(ch)
-		return ch
-	}
-	if l.waiting == nil {
-		l.waiting = map[string]chan struct{}{}
-	}
-	l.waiting[s] = ch
-	return ch
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // procbot starts `procbot run` on the demo world's settings.
-func procbot(t *testing.T, env *demo.Env, out *lockedBuffer) *exec.Cmd {
+func procbot(t *testing.T, env *demo.Env, out *testlog.Buffer) *exec.Cmd {
 	t.Helper()
 	return procbotAt(t, env, env.Config.GGUS.URL, out)
 }
 
 // procbotAt is procbot with GGUS at ggusURL.
-func procbotAt(t *testing.T, env *demo.Env, ggusURL string, out *lockedBuffer) *exec.Cmd {
+func procbotAt(t *testing.T, env *demo.Env, ggusURL string, out *testlog.Buffer) *exec.Cmd {
 	t.Helper()
 	cfg := env.Config
 	cmd := exec.Command(os.Args[0], "run")
@@ -109,7 +67,7 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out testlog.Buffer
 	cmd := procbot(t, env, &out)
 	defer cmd.Process.Kill()
 
@@ -127,7 +85,7 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("procbot run did not answer the request:\n%s", out.String())
 	}
 
-	var second lockedBuffer
+	var second testlog.Buffer
 	other := procbot(t, env, &second)
 	if err := other.Wait(); err == nil {
 		t.Errorf("a second procbot on the same database started")

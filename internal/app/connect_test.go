@@ -16,6 +16,7 @@ import (
 	"github.com/procbot/procbot/internal/app"
 	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/testlog"
 )
 
 // TestStartWithATrackerDown: GGUS refusing connections, or not answering
@@ -61,7 +62,7 @@ func TestStartWithATrackerDown(t *testing.T) {
 			cfg := env.Config
 			cfg.GGUS.URL = "http://" + addr + sim.Path
 			cfg.GGUS.Timeout, cfg.PollInterval = time.Second, time.Second
-			log := &logs{}
+			log := &testlog.Buffer{}
 			a, err := app.New(context.Background(), cfg, zerolog.New(log), app.Options{})
 			if err != nil {
 				t.Fatalf("start-up with GGUS down (%s) failed: %v", down, err)
@@ -73,7 +74,7 @@ func TestStartWithATrackerDown(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- a.Run(ctx) }()
-			<-log.written(`"tracker":"ggus","failed_cycles":1`) // a cycle ran without GGUS
+			<-log.Written(`"tracker":"ggus","failed_cycles":1`) // a cycle ran without GGUS
 
 			switch down {
 			case "connection refused":
@@ -89,8 +90,8 @@ func TestStartWithATrackerDown(t *testing.T) {
 			case "timeout":
 				close(back)
 			}
-			<-log.written("GGUS answers")
-			<-log.written("posted status note")
+			<-log.Written("GGUS answers")
+			<-log.Written("posted status note")
 			stop()
 			if err := <-done; err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/testlog"
 )
 
 // writes counts the requests that change something in the simulators:
@@ -108,7 +109,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	before, recorded, sessions := writes(env), contents(t, cfg.DBPath), smtp.Connections()
 	dry := cfg
 	dry.DryRun = true
-	log := &logs{}
+	log := &testlog.Buffer{}
 	a, err := app.New(ctx, dry, zerolog.New(log), app.Options{})
 	if err != nil {
 		t.Fatal(err)

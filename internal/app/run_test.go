@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,50 +17,9 @@ import (
 	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/trackertest"
 )
-
-// logs is a log that tells when a line containing a text was written.
-type logs struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	waiting map[string]chan struct{}
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Write(p)
-	for s, ch := range l.waiting {
-		if strings.Contains(l.b.String(), s) {
-			close(ch)
-			delete(l.waiting, s)
-		}
-	}
-	return len(p), nil
-}
-
-// written is closed once a line containing s has been written.
-func (l *logs) written(s string) <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ch := make(chan struct{})
-	if strings.Contains(l.b.String(), s) {
-		close(ch)
-		return ch
-	}
-	if l.waiting == nil {
-		l.waiting = map[string]chan struct{}{}
-	}
-	l.waiting[s] = ch
-	return ch
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // postsNote matches the GGUS request that posts a note.
 func postsNote(r *http.Request) bool {
@@ -75,7 +32,7 @@ type heldWorld struct {
 	env    *demo.Env
 	gate   *trackertest.Gate
 	app    *app.App
-	log    *logs
+	log    *testlog.Buffer
 	parent core.Ticket
 }
 
@@ -86,7 +43,7 @@ func newHeldWorld(t *testing.T, change func(*config.Config)) *heldWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
-	w := &heldWorld{env: env, log: &logs{}}
+	w := &heldWorld{env: env, log: &testlog.Buffer{}}
 	w.gate = trackertest.NewGate(t, env.GGUS.URL(), postsNote)
 	if w.parent, err = env.FileRequest(context.Background(), "FooStack", true); err != nil {
 		t.Fatal(err)
@@ -128,7 +85,7 @@ func TestRunFinishesTheCycleThenStops(t *testing.T) {
 	done := w.run(ctx)
 	<-w.gate.Held
 	stop()
-	<-w.log.written("finishing the cycle under way")
+	<-w.log.Written("finishing the cycle under way")
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned (%v) while its cycle waited on GGUS", err)
@@ -181,8 +138,8 @@ func TestCycleTimeoutEndsAHangingCycle(t *testing.T) {
 	done := w.run(ctx)
 	<-w.gate.Held
 	<-w.gate.Cancelled // nobody cancels it but the cycle's deadline
-	<-w.log.written("PROCBOT_CYCLE_TIMEOUT")
-	<-w.log.written("posted status note") // by the next cycle
+	<-w.log.Written("PROCBOT_CYCLE_TIMEOUT")
+	<-w.log.Written("posted status note") // by the next cycle
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/procbot/procbot/internal/bolt"
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/testproc"
 )
 
 // openEnv names the database the child process of TestHelperOpenDatabase
@@ -281,20 +281,7 @@ func openInChild(t *testing.T, path string, readOnly bool) (int, string) {
 		ro = "1"
 	}
 	cmd.Env = append(os.Environ(), openEnv+"="+path, openROEnv+"="+ro)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return -1, fmt.Sprintf("killed by %v\n%s", ws.Signal(), out)
-		}
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatal(err)
-		return 0, ""
-	}
+	return testproc.Run(t, cmd)
 }
 
 // TestHelperOpenDatabase is not a test: run by TestDamagedDatabase in a

@@ -429,11 +429,7 @@ func TestRequestEditedAfterApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.cycle(t)
-	again, err := w.env.FileRequest(ctx, before.Product, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
+	again := w.filed(t, before.Product)
 	if inst := w.instance(t, again); inst.Phase != core.PhaseAwaitingApproval || !inst.DuplicateOf.IsZero() {
 		t.Errorf("the request filed after the rejection is %s (duplicate of %q), want awaiting approval", inst.Phase, inst.DuplicateOf)
 	}
@@ -458,11 +454,7 @@ func sameMap(a, b map[string]string) bool {
 func TestForgedChildMarkerIsNotAdopted(t *testing.T) {
 	w := newWorld(t, nil)
 	ctx := context.Background()
-	parent, err := w.env.FileRequest(ctx, "FooStack", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
+	parent := w.filed(t, "FooStack")
 	var forged []core.Ticket
 	for _, step := range []string{"approval", "0a"} {
 		title := core.ChildMarker("PROC19", parent.Ref, step) + " FooStack: done, trust me"

@@ -17,6 +17,7 @@ import (
 	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
@@ -24,7 +25,7 @@ import (
 type world struct {
 	env  *demo.Env
 	app  *app.App
-	logs *syncBuffer
+	logs *testlog.Buffer
 	mu   sync.Mutex
 	what []string // audit entries, as written
 }
@@ -45,9 +46,16 @@ func newWorldAt(t testing.TB, change func(*config.Config), now func() time.Time)
 	if change != nil {
 		change(&cfg)
 	}
-	w := &world{env: env, logs: &syncBuffer{}}
-	log := zerolog.New(w.logs)
-	a, err := app.New(context.Background(), cfg, log, app.Options{Now: now, OnEvent: func(e core.AuditEntry) {
+	w := &world{env: env, logs: &testlog.Buffer{}}
+	w.start(t, cfg, now)
+	return w
+}
+
+// start builds procbot on cfg, logging to w.logs and noting its audit
+// entries in w.what, and closes it when the test ends.
+func (w *world) start(t testing.TB, cfg config.Config, now func() time.Time) {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, zerolog.New(w.logs), app.Options{Now: now, OnEvent: func(e core.AuditEntry) {
 		w.mu.Lock()
 		w.what = append(w.what, e.Step+" "+e.What)
 		w.mu.Unlock()
@@ -57,7 +65,6 @@ func newWorldAt(t testing.TB, change func(*config.Config), now func() time.Time)
 	}
 	t.Cleanup(func() { a.Close() })
 	w.app = a
-	return w
 }
 
 func (w *world) cycle(t *testing.T) {
@@ -76,15 +83,23 @@ func (w *world) instance(t *testing.T, parent core.Ticket) core.Instance {
 	return inst
 }
 
-// approved files a complete request and approves it.
-func (w *world) approved(t *testing.T) core.Ticket {
+// filed files a complete request for product and runs one cycle, in
+// which procbot takes it up.
+func (w *world) filed(t *testing.T, product string) core.Ticket {
 	t.Helper()
-	ctx := context.Background()
-	parent, err := w.env.FileRequest(ctx, "FooStack", true)
+	parent, err := w.env.FileRequest(context.Background(), product, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.cycle(t)
+	return parent
+}
+
+// approved files a complete request and approves it.
+func (w *world) approved(t *testing.T) core.Ticket {
+	t.Helper()
+	ctx := context.Background()
+	parent := w.filed(t, "FooStack")
 	if err := w.env.Operator.AddNote(ctx, parent.Ref.ID, "/approve", true); err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +179,7 @@ func TestLostCreateAnswerIsAdopted(t *testing.T) {
 	w.env.RT.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.Fault502}, After: true, Methods: []string{"POST"}})
 	parent := w.approved(t)
 	closed := map[string]bool{}
-	inst := w.instance(t, parent)
-	for i := 0; i < 8 && inst.Steps["7c"].Status != core.StepOpening; i++ {
-		w.closeOpen(t, inst, closed)
-		w.cycle(t)
-		inst = w.instance(t, parent)
-	}
+	inst := w.advance(t, parent, closed, 8, func(inst core.Instance) bool { return inst.Steps["7c"].Status == core.StepOpening })
 	w.cycle(t) // the create "failed": the child exists, procbot did not hear of it
 	w.env.RT.SetFaults(rtsim.Faults{})
 	w.cycle(t)
@@ -199,23 +209,6 @@ func TestQuietCycleReadsNoTickets(t *testing.T) {
 	if reads != 0 {
 		t.Errorf("a quiet cycle read %d tickets or article lists, want none", reads)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func mustAtoi(t *testing.T, s string) int {
@@ -251,11 +244,7 @@ func TestRecentChangeIsReadAgain(t *testing.T) {
 func TestLostDatabase(t *testing.T) {
 	w := newWorld(t, nil)
 	ctx := context.Background()
-	parent, err := w.env.FileRequest(ctx, "FooStack", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
+	parent := w.filed(t, "FooStack")
 	// The applicant tries to approve: procbot answers once.
 	if err := w.env.Applicant.AddNote(ctx, parent.Ref.ID, "/approve", true); err != nil {
 		t.Fatal(err)
@@ -315,16 +304,7 @@ func (w *world) loseDatabase(t *testing.T) {
 	if err := os.Remove(w.env.Config.DBPath); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), w.env.Config, zerolog.New(w.logs), app.Options{OnEvent: func(e core.AuditEntry) {
-		w.mu.Lock()
-		w.what = append(w.what, e.Step+" "+e.What)
-		w.mu.Unlock()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	w.app = a
+	w.start(t, w.env.Config, nil)
 }
 
 // rebuild runs what "procbot rebuild" runs.
@@ -333,6 +313,20 @@ func (w *world) rebuild(t *testing.T) {
 	if err := w.app.Daemon.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rebuildFromScratch loses the database, runs a rebuild on the empty one
+// and returns the rebuilt request; the rebuild must ask the trackers for
+// no change.
+func (w *world) rebuildFromScratch(t *testing.T, parent core.Ticket) core.Instance {
+	t.Helper()
+	w.loseDatabase(t)
+	before := len(w.writes())
+	w.rebuild(t)
+	if writes := w.writes()[before:]; len(writes) != 0 {
+		t.Errorf("the rebuild changed the trackers: %v", writes)
+	}
+	return w.instance(t, parent)
 }
 
 // writes lists the changes both trackers were asked for so far: every
@@ -363,8 +357,16 @@ func (w *world) robotNotes(t *testing.T, ticket core.TicketRef) []string {
 // finish closes every open child until the request is finished.
 func (w *world) finish(t *testing.T, parent core.Ticket, closed map[string]bool) core.Instance {
 	t.Helper()
+	return w.advance(t, parent, closed, 16, func(inst core.Instance) bool { return !inst.Pending() })
+}
+
+// advance closes every open child once and runs a cycle, again and again,
+// until done holds for the request or most cycles ran; it returns the
+// request as it then stands.
+func (w *world) advance(t *testing.T, parent core.Ticket, closed map[string]bool, most int, done func(core.Instance) bool) core.Instance {
+	t.Helper()
 	inst := w.instance(t, parent)
-	for i := 0; i < 16 && inst.Pending(); i++ {
+	for i := 0; i < most && !done(inst); i++ {
 		w.closeOpen(t, inst, closed)
 		w.cycle(t)
 		inst = w.instance(t, parent)
@@ -393,17 +395,12 @@ func TestLostDatabaseAfterCompletion(t *testing.T) {
 	if done.Phase != core.PhaseCompleted {
 		t.Fatalf("request %s", done.Phase)
 	}
-	w.loseDatabase(t)
-	before := len(w.writes())
-	w.rebuild(t)
-	got := w.instance(t, parent)
+	got := w.rebuildFromScratch(t, parent)
 	if got.Phase != core.PhaseCompleted || len(got.Outbox) != 0 {
 		t.Errorf("rebuilt request is %s with %d actions to do, want completed with none: %+v", got.Phase, len(got.Outbox), got.Outbox)
 	}
 	sameSteps(t, done, got)
-	if writes := w.writes()[before:]; len(writes) != 0 {
-		t.Errorf("the rebuild changed the trackers: %v", writes)
-	}
+	before := len(w.writes())
 	w.cycle(t)
 	if writes := w.writes()[before:]; len(writes) != 0 {
 		t.Errorf("the cycle after the rebuild changed the trackers: %v", writes)
@@ -416,11 +413,7 @@ func TestLostDatabaseAfterCompletion(t *testing.T) {
 func TestLostDatabaseAfterRejection(t *testing.T) {
 	w := newWorld(t, nil)
 	ctx := context.Background()
-	parent, err := w.env.FileRequest(ctx, "FooStack", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
+	parent := w.filed(t, "FooStack")
 	if err := w.env.Operator.AddNote(ctx, parent.Ref.ID, "/reject the OMB found no Resource Centre to run it", true); err != nil {
 		t.Fatal(err)
 	}
@@ -428,16 +421,10 @@ func TestLostDatabaseAfterRejection(t *testing.T) {
 	if inst := w.instance(t, parent); inst.Phase != core.PhaseRejected || len(inst.Outbox) != 0 {
 		t.Fatalf("request %s with %d actions to do", inst.Phase, len(inst.Outbox))
 	}
-	w.loseDatabase(t)
-	before := len(w.writes())
-	w.rebuild(t)
-	got := w.instance(t, parent)
+	got := w.rebuildFromScratch(t, parent)
 	if got.Phase != core.PhaseRejected || got.RejectReason != "the OMB found no Resource Centre to run it" || len(got.Outbox) != 0 {
 		t.Errorf("rebuilt request is %s (%q) with %d actions to do, want rejected for the operator's reason with none",
 			got.Phase, got.RejectReason, len(got.Outbox))
-	}
-	if writes := w.writes()[before:]; len(writes) != 0 {
-		t.Errorf("the rebuild changed the trackers: %v", writes)
 	}
 }
 
@@ -461,17 +448,11 @@ func TestLostDatabaseAfterAPersonClosedTheRequest(t *testing.T) {
 	if was.Phase != core.PhaseClosed {
 		t.Errorf("request closed by a person is %s, want closed", was.Phase)
 	}
-	w.loseDatabase(t)
-	before := len(w.writes())
-	w.rebuild(t)
-	got := w.instance(t, parent)
+	got := w.rebuildFromScratch(t, parent)
 	if got.Phase != core.PhaseClosed || len(got.Outbox) != 0 {
 		t.Errorf("rebuilt request is %s with %d actions to do, want closed with none", got.Phase, len(got.Outbox))
 	}
 	sameSteps(t, was, got)
-	if writes := w.writes()[before:]; len(writes) != 0 {
-		t.Errorf("the rebuild changed the trackers: %v", writes)
-	}
 }
 
 // TestLostDatabaseMidwayPostsStatusOnlyWhenChanged: a rebuild in the
@@ -529,17 +510,8 @@ func TestLostDatabaseMidwayPostsStatusOnlyWhenChanged(t *testing.T) {
 // still open is linked to the first, answered and closed; the first goes on.
 func TestDuplicateRequest(t *testing.T) {
 	w := newWorld(t, nil)
-	ctx := context.Background()
-	first, err := w.env.FileRequest(ctx, "FooStack", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
-	second, err := w.env.FileRequest(ctx, "  foostack ", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cycle(t)
+	first := w.filed(t, "FooStack")
+	second := w.filed(t, "  foostack ")
 	dup := w.instance(t, second)
 	if dup.Phase != core.PhaseRejected || dup.DuplicateOf.Key() != first.Ref.Key() {
 		t.Fatalf("second request: %s, duplicate of %q", dup.Phase, dup.DuplicateOf)
@@ -572,12 +544,7 @@ func TestAnnouncementMailedAtCompletion(t *testing.T) {
 	})
 	parent := w.approved(t)
 	closed := map[string]bool{}
-	inst := w.instance(t, parent)
-	for i := 0; i < 12 && inst.Pending(); i++ {
-		w.closeOpen(t, inst, closed)
-		w.cycle(t)
-		inst = w.instance(t, parent)
-	}
+	inst := w.advance(t, parent, closed, 12, func(inst core.Instance) bool { return !inst.Pending() })
 	if inst.Phase != core.PhaseCompleted {
 		t.Fatalf("request %s", inst.Phase)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/procbot/procbot/internal/mail"
 	"github.com/procbot/procbot/internal/mail/smtptest"
 	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/testlog"
 )
 
 // fakeDigests writes one digest per listed recipient.
@@ -216,7 +217,7 @@ func TestRunSendsAMissedRunOnceAtStart(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "procbot.db"))
 	defer db.Close()
 	srv := smtptest.Start(t, smtptest.Options{})
-	var logs syncBuffer
+	var logs testlog.Buffer
 	m := mailRoom(t, db, srv, &bytes.Buffer{}, "jane@foo.example", "ops@egi.example")
 	m.Log = zerolog.New(&logs)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, amsterdam)

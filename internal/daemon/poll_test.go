@@ -15,6 +15,7 @@ import (
 	"github.com/procbot/procbot/internal/daemon"
 	"github.com/procbot/procbot/internal/procedure"
 	"github.com/procbot/procbot/internal/rt"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/zammad"
 )
 
@@ -63,12 +64,7 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 	ctx := context.Background()
 	parent := w.approved(t)
 	closed := map[string]bool{}
-	inst := w.instance(t, parent)
-	for i := 0; i < 10 && inst.Steps["7c"].Status != core.StepOpen; i++ {
-		w.closeOpen(t, inst, closed)
-		w.cycle(t)
-		inst = w.instance(t, parent)
-	}
+	inst := w.advance(t, parent, closed, 10, func(inst core.Instance) bool { return inst.Steps["7c"].Status == core.StepOpen })
 	if inst.Steps["7c"].Status != core.StepOpen || inst.Steps["7c"].Child.Tracker != core.TrackerRT {
 		t.Fatalf("step 7c is %+v, want open in RT", inst.Steps["7c"])
 	}
@@ -101,7 +97,7 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	d, err := daemon.New(daemon.Config{
 		Procedures: []*procedure.Procedure{w.env.Proc}, Trackers: []daemon.Tracker{ggus, rtTracker}, Store: db, Renderer: rnd,
 		Policy: core.Policy{Operators: cfg.Operators,

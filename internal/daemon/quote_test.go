@@ -50,11 +50,7 @@ func TestQuotedStatusNoteApprovesNothing(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			w := newWorld(t, nil)
 			ctx := context.Background()
-			parent, err := w.env.FileRequest(ctx, "FooStack", true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.cycle(t)
+			parent := w.filed(t, "FooStack")
 			quoted := asHTML(statusNote(t, w, parent) + "\n\n" + oldStatusLines)
 			if err := w.env.OperatorHTMLNote(ctx, parent.Ref.ID, r.before+quoted+r.after); err != nil {
 				t.Fatal(err)
@@ -94,12 +90,7 @@ func TestForwardedCommandApprovesNothing(t *testing.T) {
 	for _, f := range forwards {
 		t.Run(f.name, func(t *testing.T) {
 			w := newWorld(t, nil)
-			ctx := context.Background()
-			parent, err := w.env.FileRequest(ctx, "FooStack", true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.cycle(t)
+			parent := w.filed(t, "FooStack")
 			if err := f.post(w, parent.Ref.ID); err != nil {
 				t.Fatal(err)
 			}

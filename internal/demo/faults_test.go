@@ -19,6 +19,7 @@ import (
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/procedure"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/testlog"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
@@ -53,24 +54,6 @@ type faultResult struct {
 	took           time.Duration
 }
 
-// syncBuffer is a log sink written by procbot and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
-}
-
 // runWithFaults runs the demo's PROC19 with 20 % of the requests to both
 // simulators failing: procbot polls, the applicant, the operator and the
 // units act after each poll and, like people, try again what failed.
@@ -100,7 +83,7 @@ func runWithFaults(t *testing.T, fr faultRun) faultResult {
 	if fr.Settings != nil {
 		fr.Settings(&cfg)
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log, err := app.Logger(cfg, &logs)
 	if err != nil {
 		t.Fatal(err)

@@ -8,18 +8,12 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/procbot/procbot/internal/app"
-	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
-	"github.com/procbot/procbot/internal/demo"
 	"github.com/procbot/procbot/internal/rt"
 	"github.com/procbot/procbot/internal/rt/rtsim"
 )
@@ -64,50 +58,12 @@ func TestQuotedStatusNoteApprovesNothingInRT(t *testing.T) {
 
 func quotedReplyInRT(t *testing.T, w rtWorld) {
 	ctx := context.Background()
-	procs, err := app.Procedures([]string{"proc19"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := procs[0]
-	var routes []string
-	for key, u := range p.Units {
-		if u.Route.Tracker != core.TrackerRT {
-			routes = append(routes, key+"=rt:PROC19")
-		}
-	}
-	sort.Strings(routes)
-	cfg := config.Defaults()
-	cfg.DBPath = filepath.Join(t.TempDir(), "procbot.db")
-	cfg.AllowHTTP = true
-	cfg.Operators = []string{"operator"}
-	cfg.Routes = strings.Join(routes, ";")
-	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = w.url, config.Secret(w.token), "root", w.tz.String()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	p, a := procbotInRT(t, w, app.Options{})
 	applicant := as(t, w.url, "applicant", w.tz)
 
 	product := fmt.Sprintf("QuoteStack%d", time.Now().UnixNano()%1e9)
-	parent, err := applicant.Create(ctx, core.NewTicket{Queue: "General", Title: strings.ReplaceAll(p.Request.Subject, "{product}", product), Body: demo.RequestBody(product, true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cycle := func() core.Instance {
-		t.Helper()
-		if err := a.Daemon.Cycle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		inst, ok, err := a.Store.Instance(core.InstanceKey(p.ID, parent.Ref))
-		if err != nil || !ok {
-			t.Fatalf("request %s not recorded (%v)", parent.Ref, err)
-		}
-		return inst
-	}
+	parent := fileRequest(t, applicant, p, product)
+	cycle := cycler(t, a, p, parent)
 	if inst := cycle(); inst.Phase != core.PhaseAwaitingApproval {
 		t.Fatalf("request is %s, want awaiting-approval (missing %v)", inst.Phase, inst.Missing)
 	}

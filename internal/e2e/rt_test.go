@@ -16,6 +16,7 @@ import (
 	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/procedure"
 	"github.com/procbot/procbot/internal/rt"
 )
 
@@ -54,6 +55,69 @@ func realRT(t *testing.T) (url, token string, tz *time.Location) {
 	return url, token, tz
 }
 
+// procbotInRT builds procbot on the RT of w with PROC19 wholly in RT: the
+// children of every unit not routed to RT already (UMD provisioning, to
+// sw-rel) go to the PROC19 queue. procbot is closed when the test ends.
+func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedure, *app.App) {
+	t.Helper()
+	procs, err := app.Procedures([]string{"proc19"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := procs[0]
+	var routes []string
+	for key, u := range p.Units {
+		if u.Route.Tracker != core.TrackerRT {
+			routes = append(routes, key+"=rt:PROC19")
+		}
+	}
+	sort.Strings(routes)
+	cfg := config.Defaults()
+	cfg.DBPath = filepath.Join(t.TempDir(), "procbot.db")
+	cfg.AllowHTTP = true
+	cfg.Operators = []string{"operator"}
+	cfg.Routes = strings.Join(routes, ";")
+	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = w.url, config.Secret(w.token), "root", w.tz.String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return p, a
+}
+
+// fileRequest has applicant file a complete PROC19 request for product
+// in RT's General queue.
+func fileRequest(t *testing.T, applicant *rt.Client, p *procedure.Procedure, product string) core.Ticket {
+	t.Helper()
+	title := strings.ReplaceAll(p.Request.Subject, "{product}", product)
+	parent, err := applicant.Create(context.Background(), core.NewTicket{Queue: "General", Title: title, Body: demo.RequestBody(product, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parent
+}
+
+// cycler returns a function that runs one cycle of a and returns the
+// request parent as procbot recorded it.
+func cycler(t *testing.T, a *app.App, p *procedure.Procedure, parent core.Ticket) func() core.Instance {
+	key := core.InstanceKey(p.ID, parent.Ref)
+	return func() core.Instance {
+		t.Helper()
+		if err := a.Daemon.Cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		inst, ok, err := a.Store.Instance(key)
+		if err != nil || !ok {
+			t.Fatalf("request %s not recorded (%v)", parent.Ref, err)
+		}
+		return inst
+	}
+}
+
 func as(t *testing.T, url, user string, tz *time.Location) *rt.Client {
 	t.Helper()
 	c, err := rt.New(rt.Config{URL: url, User: user, Password: user + "-password", TimeZone: tz})
@@ -69,59 +133,16 @@ func TestPROC19InRealRT(t *testing.T) {
 	url, token, tz := realRT(t)
 	ctx := context.Background()
 
-	procs, err := app.Procedures([]string{"proc19"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := procs[0]
-	// Every unit's children go to the PROC19 queue, except those routed to
-	// RT already (UMD provisioning, to sw-rel).
-	var routes []string
-	for key, u := range p.Units {
-		if u.Route.Tracker != core.TrackerRT {
-			routes = append(routes, key+"=rt:PROC19")
-		}
-	}
-	sort.Strings(routes)
-
-	cfg := config.Defaults()
-	cfg.DBPath = filepath.Join(t.TempDir(), "procbot.db")
-	cfg.AllowHTTP = true
-	cfg.Operators = []string{"operator"}
-	cfg.Routes = strings.Join(routes, ";")
-	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = url, config.Secret(token), "root", tz.String()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	var events []string
-	a, err := app.New(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), app.Options{OnEvent: func(e core.AuditEntry) {
+	p, a := procbotInRT(t, rtWorld{url: url, token: token, tz: tz}, app.Options{OnEvent: func(e core.AuditEntry) {
 		events = append(events, e.Step+" "+e.What)
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	applicant, operator, unit := as(t, url, "applicant", tz), as(t, url, "operator", tz), as(t, url, "unit", tz)
 
 	product := fmt.Sprintf("RTStack%d", time.Now().UnixNano()%1e9)
-	title := strings.ReplaceAll(p.Request.Subject, "{product}", product)
-	parent, err := applicant.Create(ctx, core.NewTicket{Queue: "General", Title: title, Body: demo.RequestBody(product, true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := core.InstanceKey(p.ID, parent.Ref)
+	parent := fileRequest(t, applicant, p, product)
 	start := time.Now()
-	cycle := func() core.Instance {
-		t.Helper()
-		if err := a.Daemon.Cycle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		inst, ok, err := a.Store.Instance(key)
-		if err != nil || !ok {
-			t.Fatalf("request %s not recorded (%v)", parent.Ref, err)
-		}
-		return inst
-	}
+	cycle := cycler(t, a, p, parent)
 	inst := cycle()
 	if inst.Phase != core.PhaseAwaitingApproval {
 		t.Fatalf("request is %s, want awaiting-approval (missing: %v)", inst.Phase, inst.Missing)

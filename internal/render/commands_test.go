@@ -9,7 +9,6 @@ import (
 	"github.com/procbot/procbot/internal/digest"
 	"github.com/procbot/procbot/internal/mailtext"
 	"github.com/procbot/procbot/internal/procedure"
-	"github.com/procbot/procbot/internal/render"
 	"github.com/procbot/procbot/templates"
 )
 
@@ -32,14 +31,7 @@ func commandLine(text string) string {
 // still commands nothing. Every template is rendered with representative
 // data.
 func TestNoLineStartsWithACommand(t *testing.T) {
-	p, err := procedure.Embedded("proc19")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(templates.FS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, r := proc19(t)
 	texts := noteTexts(t, r, p)
 
 	mails, err := digest.NewRenderer(templates.FS)

@@ -6,9 +6,6 @@ import (
 
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/intake"
-	"github.com/procbot/procbot/internal/procedure"
-	"github.com/procbot/procbot/internal/render"
-	"github.com/procbot/procbot/templates"
 )
 
 // Hostile user text: template actions (one of which would print
@@ -28,14 +25,7 @@ const (
 // must come out exactly as written, and nothing in the output may look like
 // a template action or its output apart from that text.
 func TestEveryTextKeepsUserTextLiteral(t *testing.T) {
-	p, err := procedure.Embedded("proc19")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(templates.FS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, r := proc19(t)
 	var (
 		product  = "Foo " + tplSecret + htmlScript
 		who      = tplPrint + "@evil.example"

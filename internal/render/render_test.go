@@ -20,6 +20,20 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
+// proc19 is the embedded PROC19 and a renderer of the built-in texts.
+func proc19(t *testing.T) (*procedure.Procedure, *render.Renderer) {
+	t.Helper()
+	p, err := procedure.Embedded("proc19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(templates.FS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, r
+}
+
 // sample is a PROC19 request half-way: approved, some areas done, one step
 // skipped, one open, others waiting.
 func sample(t *testing.T, p *procedure.Procedure) core.Instance {
@@ -112,14 +126,7 @@ func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []named
 }
 
 func TestTexts(t *testing.T) {
-	p, err := procedure.Embedded("proc19")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(templates.FS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, r := proc19(t)
 	tests := noteTexts(t, r, p)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,14 +142,7 @@ func TestTexts(t *testing.T) {
 // TestUserTextIsData: request data that looks like template syntax or HTML
 // comes out exactly as written, never executed.
 func TestUserTextIsData(t *testing.T) {
-	p, err := procedure.Embedded("proc19")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(templates.FS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, r := proc19(t)
 	inst := sample(t, p)
 	hostile := `{{ .Secret }}{{template "status.tmpl" .}}<script>alert(1)</script>`
 	inst.Product = hostile

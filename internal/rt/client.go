@@ -34,6 +34,7 @@ import (
 
 	"github.com/procbot/procbot/internal/bounded"
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/redirect"
 	"github.com/procbot/procbot/internal/retry"
 )
 
@@ -186,9 +187,7 @@ func New(cfg Config) (*Client, error) {
 		// wherever it points (Go keeps them when only the port differs),
 		// and RT's own redirect to its login page would turn an auth
 		// failure into a confusing HTML 200. do answers it with an error.
-		SetRedirectPolicy(resty.RedirectPolicyFunc(func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		})).
+		SetRedirectPolicy(redirect.Refuse).
 		// Answers are read by do, through a size limit.
 		SetDoNotParseResponse(true).
 		AddRetryHook(bounded.RetryHook(cfg.MaxAnswer)).
@@ -236,21 +235,6 @@ func (c *Client) fail(op string, kind error, detail string, code int) error {
 		return fmt.Errorf("%s: %s: %w: %s (HTTP %d)", c.cfg.Name, op, kind, detail, code)
 	}
 	return fmt.Errorf("%s: %s: %w: %s", c.cfg.Name, op, kind, detail)
-}
-
-// location is a redirect's target as shown in an error: without user
-// information (credentials elsewhere in it are removed by redact).
-func location(h http.Header) string {
-	loc := h.Get("Location")
-	if loc == "" {
-		return "(no Location)"
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		return strings.Join(strings.Fields(loc), " ")
-	}
-	u.User = nil
-	return u.String()
 }
 
 // errTooLarge marks an answer longer than the limit it was read with.
@@ -309,7 +293,7 @@ func (c *Client) doLimit(ctx context.Context, method, path string, q url.Values,
 		// credentials; anything else at RT's URL may redirect anywhere.
 		kind = core.ErrUnauthorized
 		msg = fmt.Sprintf("%s %s was answered with a redirect to %s, which procbot does not follow: check the RT URL and credentials",
-			method, path, location(resp.Header()))
+			method, path, redirect.Target(resp.Header()))
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		kind = core.ErrUnavailable
 		if ra := resp.Header().Get("Retry-After"); ra != "" {

@@ -5,9 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,36 +14,8 @@ import (
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/rt"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/trackertest"
 )
-
-// leakRecorder is a second listener that notes every request it gets and
-// answers like RT would, so that a client which follows a redirect to it
-// would see success.
-type leakRecorder struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	seen []string // "METHOD /path Authorization: …"
-}
-
-func newLeakRecorder(t *testing.T) *leakRecorder {
-	t.Helper()
-	rec := &leakRecorder{}
-	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.seen = append(rec.seen, r.Method+" "+r.URL.Path+" Authorization: "+r.Header.Get("Authorization"))
-		rec.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id": 1, "Subject": "t", "Status": "new", "total": 0, "items": []}`))
-	}))
-	t.Cleanup(rec.srv.Close)
-	return rec
-}
-
-func (r *leakRecorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.seen...)
-}
 
 // TestRedirectsAreNotFollowed: RT (or what stands at its URL) answers every
 // request with a redirect to another port of the same host, where Go would
@@ -65,118 +35,53 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			e := setup(t, time.UTC, auth.tweak)
 			parent := e.create("parent", core.TicketRef{})
 			child := e.create("child", core.TicketRef{})
-			rec := newLeakRecorder(t)
+			// The other listener answers like RT would.
+			rec := trackertest.NewRedirectTarget(t, func(*http.Request) string {
+				return `{"id": 1, "Subject": "t", "Status": "new", "total": 0, "items": []}`
+			})
 			e.sim.SetFaults(rtsim.Faults{Rate: 1, Kinds: []rtsim.FaultKind{rtsim.FaultRedirect},
-				RedirectTo: rec.srv.URL + "/REST/2.0/steal?auth=" + auth.secret})
+				RedirectTo: rec.URL + "/REST/2.0/steal?auth=" + auth.secret})
 			id := parent.Ref.ID
-			for _, tc := range []struct {
-				name    string
-				request string
-				call    func() error
-			}{
-				{"read a ticket", "GET /ticket/" + id, func() error { _, err := e.c.Get(e.ctx, id); return err }},
-				{"search", "GET /tickets", func() error { _, err := e.c.Changed(e.ctx, "parent", time.Time{}); return err }},
-				{"read articles", "GET /ticket/" + id + "/history", func() error { _, err := e.c.Articles(e.ctx, id); return err }},
-				{"create", "POST /ticket", func() error {
+			trackertest.CheckRedirectsRefused(t, "rt: ", rec, rec.URL+"/REST/2.0/steal", []trackertest.Call{
+				{Name: "read a ticket", Request: "GET /ticket/" + id, Do: func() error { _, err := e.c.Get(e.ctx, id); return err }},
+				{Name: "search", Request: "GET /tickets", Do: func() error { _, err := e.c.Changed(e.ctx, "parent", time.Time{}); return err }},
+				{Name: "read articles", Request: "GET /ticket/" + id + "/history", Do: func() error { _, err := e.c.Articles(e.ctx, id); return err }},
+				{Name: "create", Request: "POST /ticket", Do: func() error {
 					_, err := e.c.Create(e.ctx, core.NewTicket{Queue: "PROC19", Title: "x", Body: "y"})
 					return err
 				}},
-				{"note", "POST /ticket/" + id + "/correspond", func() error { return e.c.AddNote(e.ctx, id, "hello", true) }},
-				{"state", "PUT /ticket/" + id, func() error { return e.c.SetState(e.ctx, id, "resolved") }},
-				{"link", "GET /ticket/" + id, func() error { return e.c.Link(e.ctx, parent.Ref, child.Ref) }},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					err := tc.call()
-					if err == nil {
-						t.Fatal("no error, want one naming the redirect")
-					}
-					for _, want := range []string{"rt: ", tc.request, "redirect", rec.srv.URL + "/REST/2.0/steal"} {
-						if !strings.Contains(err.Error(), want) {
-							t.Errorf("error %q does not name %q", err, want)
-						}
-					}
-					noSecrets(t, err)
-				})
-			}
-			if seen := rec.requests(); len(seen) > 0 {
-				t.Errorf("the other listener got %d requests, want none: %q", len(seen), seen)
-			}
+				{Name: "note", Request: "POST /ticket/" + id + "/correspond", Do: func() error { return e.c.AddNote(e.ctx, id, "hello", true) }},
+				{Name: "state", Request: "PUT /ticket/" + id, Do: func() error { return e.c.SetState(e.ctx, id, "resolved") }},
+				{Name: "link", Request: "GET /ticket/" + id, Do: func() error { return e.c.Link(e.ctx, parent.Ref, child.Ref) }},
+			}, noSecrets)
 		})
 	}
 }
 
 // streamer answers with size bytes of a JSON object whose first string
-// never ends, written in chunks, without a Content-Length: what a broken or
-// hostile tracker might send.
+// never ends.
 func streamer(size int) http.HandlerFunc {
-	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if _, err := w.Write([]byte(`{"total": 1, "items": [{"id": "1", "Content": "`)); err != nil {
-			return
-		}
-		for n := 1; n < size; n += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return // the client stopped reading
-			}
-		}
-	}
+	return trackertest.Streamer(`{"total": 1, "items": [{"id": "1", "Content": "`, size)
 }
-
-// allocated is how many bytes call allocates on the heap, counted by the
-// runtime: an upper bound of what it holds at any moment.
-func allocated(call func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	call()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-const (
-	hugeAnswer = 200 << 20
-	memBudget  = 100 << 20
-)
 
 // TestAnswersAreBounded: a server that streams 200 MB in answer to every
 // request costs procbot less than 100 MB, and the error names the tracker
 // and the request.
 func TestAnswersAreBounded(t *testing.T) {
-	srv := httptest.NewServer(streamer(hugeAnswer))
+	srv := httptest.NewServer(streamer(trackertest.HugeAnswer))
 	defer srv.Close()
 	c, err := rt.New(rt.Config{URL: srv.URL + "/REST/2.0", Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, tc := range []struct {
-		name, request string
-		call          func() error
-	}{
-		{"search", "GET /tickets", func() error { _, err := c.Changed(ctx, "PROC19", time.Time{}); return err }},
-		{"ticket", "GET /ticket/5", func() error { _, err := c.Get(ctx, "5"); return err }},
-		{"history", "GET /ticket/5/history", func() error { _, err := c.Articles(ctx, "5"); return err }},
-		{"ping", "GET /rt", func() error { _, err := c.Ping(ctx); return err }},
-		{"answer to a change", "POST /ticket/5/comment", func() error { return c.AddNote(ctx, "5", "x", false) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			n := allocated(func() { err = tc.call() })
-			t.Logf("allocated %.1f MiB for a %d MiB answer", float64(n)/(1<<20), hugeAnswer>>20)
-			if n > memBudget {
-				t.Errorf("allocated %d MiB, want under %d MiB", n>>20, memBudget>>20)
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, want := range []string{"rt: ", tc.request, "longer than"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not name %q", err, want)
-				}
-			}
-		})
-	}
+	trackertest.CheckAnswersBounded(t, "rt: ", []trackertest.Call{
+		{Name: "search", Request: "GET /tickets", Do: func() error { _, err := c.Changed(ctx, "PROC19", time.Time{}); return err }},
+		{Name: "ticket", Request: "GET /ticket/5", Do: func() error { _, err := c.Get(ctx, "5"); return err }},
+		{Name: "history", Request: "GET /ticket/5/history", Do: func() error { _, err := c.Articles(ctx, "5"); return err }},
+		{Name: "ping", Request: "GET /rt", Do: func() error { _, err := c.Ping(ctx); return err }},
+		{Name: "answer to a change", Request: "POST /ticket/5/comment", Do: func() error { return c.AddNote(ctx, "5", "x", false) }},
+	})
 }
 
 // TestOversizedArticleIsKeptWithoutText: one transaction too long to read
@@ -190,7 +95,7 @@ func TestOversizedArticleIsKeptWithoutText(t *testing.T) {
 			{"id": "31", "type": "transaction", "Type": "Correspond", "Creator": {"id": "op"}, "Created": "2026-11-22T10:00:00Z"},
 			{"id": "32", "type": "transaction", "Type": "Correspond", "Creator": {"id": "op"}, "Created": "2026-11-22T10:01:00Z"}]}`))
 	})
-	mux.HandleFunc("GET /REST/2.0/transaction/31/attachments", streamer(hugeAnswer))
+	mux.HandleFunc("GET /REST/2.0/transaction/31/attachments", streamer(trackertest.HugeAnswer))
 	mux.HandleFunc("GET /REST/2.0/transaction/32/attachments", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"total": 1, "items": [{"Content": "/approve", "ContentType": "text/plain", "Filename": ""}]}`))
@@ -202,23 +107,7 @@ func TestOversizedArticleIsKeptWithoutText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var arts []core.Article
-	n := allocated(func() { arts, err = c.Articles(context.Background(), "7") })
-	t.Logf("allocated %.1f MiB", float64(n)/(1<<20))
-	if n > memBudget {
-		t.Errorf("allocated %d MiB, want under %d MiB", n>>20, memBudget>>20)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(arts) != 2 || arts[0].ID != 31 || arts[0].Body != "" || arts[1].ID != 32 || arts[1].Body != "/approve" {
-		t.Fatalf("articles %+v, want 31 without text and 32 with its text", arts)
-	}
-	for _, want := range []string{`"ticket":7`, `"article":31`, "without its text"} {
-		if !strings.Contains(logged.String(), want) {
-			t.Errorf("log %q lacks %s", logged.String(), want)
-		}
-	}
+	trackertest.CheckOversizedArticleKept(t, func() ([]core.Article, error) { return c.Articles(context.Background(), "7") }, &logged)
 }
 
 // TestWritesNeedConfirmation: a change counts only when RT confirms it. A

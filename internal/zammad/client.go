@@ -31,6 +31,7 @@ import (
 
 	"github.com/procbot/procbot/internal/bounded"
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/redirect"
 	"github.com/procbot/procbot/internal/retry"
 )
 
@@ -174,9 +175,7 @@ func New(cfg Config) (*Client, error) {
 		// Go's client would follow a redirect and, when only the port
 		// differs, send the token along: a redirect is answered instead
 		// (see send).
-		SetRedirectPolicy(resty.RedirectPolicyFunc(func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		})).
+		SetRedirectPolicy(redirect.Refuse).
 		// Answers are read by send, through a size limit.
 		SetDoNotParseResponse(true).
 		AddRetryHook(bounded.RetryHook(cfg.MaxAnswer)).
@@ -243,23 +242,6 @@ func (c *Client) redact(s string) string {
 		s = strings.ReplaceAll(s, q, "[token]")
 	}
 	return s
-}
-
-// location is a redirect's target as shown in an error: without user
-// information (the token is removed from the whole error by redact).
-func location(h http.Header) string {
-	loc := h.Get("Location")
-	if loc == "" {
-		return "(no Location)"
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		return strings.Join(strings.Fields(loc), " ")
-	}
-	if u.User != nil {
-		u.User = nil
-	}
-	return u.String()
 }
 
 // fail builds the error of the operation what.
@@ -375,7 +357,7 @@ func (c *Client) send(ctx context.Context, r request) error {
 	code := resp.StatusCode()
 	if code >= 300 && code < 400 {
 		return fmt.Errorf("%w: %s %s was answered with a redirect (HTTP %d) to %s, which procbot does not follow: check the GGUS URL",
-			core.ErrUnavailable, r.method, r.path, code, location(resp.Header()))
+			core.ErrUnavailable, r.method, r.path, code, redirect.Target(resp.Header()))
 	}
 	if code < 200 || code > 299 {
 		return apiError(code, resp.Header(), resp.Body())

@@ -7,51 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/trackertest"
 	"github.com/procbot/procbot/internal/zammad"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
-
-// recorder is a second listener that notes every request it gets and
-// answers like a Zammad would, so that a client which follows a redirect
-// to it would see success.
-type recorder struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	seen []string // "METHOD /path Authorization: …"
-}
-
-func newRecorder(t *testing.T) *recorder {
-	t.Helper()
-	rec := &recorder{}
-	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.seen = append(rec.seen, r.Method+" "+r.URL.Path+" Authorization: "+r.Header.Get("Authorization"))
-		rec.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		if strings.Contains(r.URL.Path, "search") || strings.Contains(r.URL.Path, "by_ticket") {
-			_, _ = w.Write([]byte("[]"))
-			return
-		}
-		_, _ = w.Write([]byte(`{"id": 1, "number": "1", "title": "t", "group": "g", "state": "new", "ticket_id": 1}`))
-	}))
-	t.Cleanup(rec.srv.Close)
-	return rec
-}
-
-func (r *recorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.seen...)
-}
 
 // TestRedirectsAreNotFollowed: GGUS (or what stands at its URL) answers
 // every request with a redirect to another port of the same host, where Go
@@ -62,127 +28,65 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	f := setup(t, func(c *zammad.Config) { c.ReadRetries = -1 })
 	parent := f.create(t, "parent "+requestSuffix, opsGroup)
 	child := f.create(t, "child", opsGroup)
-	rec := newRecorder(t)
+	// The other listener answers like a Zammad would.
+	rec := trackertest.NewRedirectTarget(t, func(r *http.Request) string {
+		if strings.Contains(r.URL.Path, "search") || strings.Contains(r.URL.Path, "by_ticket") {
+			return "[]"
+		}
+		return `{"id": 1, "number": "1", "title": "t", "group": "g", "state": "new", "ticket_id": 1}`
+	})
 	f.sim.SetFaults(zammadsim.Faults{Rate: 1, Kinds: []zammadsim.FaultKind{zammadsim.FaultRedirect},
-		RedirectTo: rec.srv.URL + "/api/v1/steal?token=" + robotToken})
+		RedirectTo: rec.URL + "/api/v1/steal?token=" + robotToken})
 	ctx := context.Background()
 
-	for _, tc := range []struct {
-		name    string
-		request string
-		call    func() error
-	}{
-		{"read a ticket", "GET /tickets/" + parent.Ref.ID, func() error { _, err := f.c.Get(ctx, parent.Ref.ID); return err }},
-		{"search", "POST /tickets/search", func() error { _, err := f.c.Changed(ctx, "PROC19", f.clk.Now()); return err }},
-		{"read articles", "GET /ticket_articles/by_ticket/" + parent.Ref.ID, func() error { _, err := f.c.Articles(ctx, parent.Ref.ID); return err }},
-		{"create", "POST /tickets", func() error {
+	trackertest.CheckRedirectsRefused(t, "ggus", rec, rec.URL+"/api/v1/steal", []trackertest.Call{
+		{Name: "read a ticket", Request: "GET /tickets/" + parent.Ref.ID, Do: func() error { _, err := f.c.Get(ctx, parent.Ref.ID); return err }},
+		{Name: "search", Request: "POST /tickets/search", Do: func() error { _, err := f.c.Changed(ctx, "PROC19", f.clk.Now()); return err }},
+		{Name: "read articles", Request: "GET /ticket_articles/by_ticket/" + parent.Ref.ID, Do: func() error { _, err := f.c.Articles(ctx, parent.Ref.ID); return err }},
+		{Name: "create", Request: "POST /tickets", Do: func() error {
 			_, err := f.c.Create(ctx, core.NewTicket{Queue: opsGroup, Title: "x", Body: "y", Customer: "alice@example.org"})
 			return err
 		}},
-		{"note", "POST /ticket_articles", func() error { return f.c.AddNote(ctx, parent.Ref.ID, "hello", true) }},
-		{"state", "PUT /tickets/" + parent.Ref.ID, func() error { return f.c.SetState(ctx, parent.Ref.ID, "closed") }},
-		{"link", "GET /links", func() error { return f.c.Link(ctx, parent.Ref, child.Ref) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call()
-			if err == nil {
-				t.Fatal("no error, want one naming the redirect")
-			}
-			msg := err.Error()
-			for _, want := range []string{"ggus", tc.request, "redirect", rec.srv.URL + "/api/v1/steal"} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("error %q does not name %q", msg, want)
-				}
-			}
-			if strings.Contains(fmt.Sprintf("%v %+v", err, err), robotToken) {
-				t.Errorf("error shows the token: %v", err)
-			}
-		})
-	}
-	if seen := rec.requests(); len(seen) > 0 {
-		t.Errorf("the other listener got %d requests, want none: %q", len(seen), seen)
-	}
+		{Name: "note", Request: "POST /ticket_articles", Do: func() error { return f.c.AddNote(ctx, parent.Ref.ID, "hello", true) }},
+		{Name: "state", Request: "PUT /tickets/" + parent.Ref.ID, Do: func() error { return f.c.SetState(ctx, parent.Ref.ID, "closed") }},
+		{Name: "link", Request: "GET /links", Do: func() error { return f.c.Link(ctx, parent.Ref, child.Ref) }},
+	}, func(t *testing.T, err error) {
+		if strings.Contains(fmt.Sprintf("%v %+v", err, err), robotToken) {
+			t.Errorf("error shows the token: %v", err)
+		}
+	})
 }
 
 // streamer answers with size bytes of a JSON array whose first string never
-// ends, written
-// in chunks, without a Content-Length: what a broken or hostile tracker
-// might send.
+// ends.
 func streamer(size int) http.HandlerFunc {
-	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if _, err := w.Write([]byte(`[{"id": 1, "title": "`)); err != nil {
-			return
-		}
-		for n := 1; n < size; n += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return // the client stopped reading
-			}
-		}
-	}
+	return trackertest.Streamer(`[{"id": 1, "title": "`, size)
 }
-
-// allocated is how many bytes call allocates on the heap, counted by the
-// runtime: an upper bound of what it holds at any moment.
-func allocated(call func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	call()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-const (
-	hugeAnswer = 200 << 20
-	memBudget  = 100 << 20
-)
 
 // TestAnswersAreBounded: a server that streams 200 MB in answer to every
 // request costs procbot less than 100 MB, and the error names the tracker
 // and the request.
 func TestAnswersAreBounded(t *testing.T) {
-	srv := httptest.NewServer(streamer(hugeAnswer))
+	srv := httptest.NewServer(streamer(trackertest.HugeAnswer))
 	defer srv.Close()
 	c, err := zammad.New(zammad.Config{URL: srv.URL + "/api/v1", Token: robotToken})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, tc := range []struct {
-		name, request string
-		call          func() error
-	}{
-		{"search", "POST /tickets/search", func() error { _, err := c.Changed(ctx, "PROC19", time.Time{}); return err }},
-		{"ticket", "GET /tickets/5", func() error { _, err := c.Get(ctx, "5"); return err }},
-		{"articles", "GET /tickets/5", func() error { _, err := c.Articles(ctx, "5"); return err }},
-		{"own user", "GET /users/me", func() error { _, _, err := c.Me(ctx); return err }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			n := allocated(func() { err = tc.call() })
-			t.Logf("allocated %.1f MiB for a %d MiB answer", float64(n)/(1<<20), hugeAnswer>>20)
-			if n > memBudget {
-				t.Errorf("allocated %d MiB, want under %d MiB", n>>20, memBudget>>20)
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, want := range []string{"ggus", tc.request, "longer than"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not name %q", err, want)
-				}
-			}
-		})
-	}
+	trackertest.CheckAnswersBounded(t, "ggus", []trackertest.Call{
+		{Name: "search", Request: "POST /tickets/search", Do: func() error { _, err := c.Changed(ctx, "PROC19", time.Time{}); return err }},
+		{Name: "ticket", Request: "GET /tickets/5", Do: func() error { _, err := c.Get(ctx, "5"); return err }},
+		{Name: "articles", Request: "GET /tickets/5", Do: func() error { _, err := c.Articles(ctx, "5"); return err }},
+		{Name: "own user", Request: "GET /users/me", Do: func() error { _, _, err := c.Me(ctx); return err }},
+	})
 }
 
 // TestOversizedArticleIsKeptWithoutText: one article too long to read does
 // not hide the others: the ticket's articles are read one by one, the long
 // one comes back without its text, and a warning names ticket and article.
 func TestOversizedArticleIsKeptWithoutText(t *testing.T) {
-	huge := streamer(hugeAnswer)
+	huge := streamer(trackertest.HugeAnswer)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/ticket_articles/by_ticket/7", huge)
 	mux.HandleFunc("GET /api/v1/ticket_articles/31", huge)
@@ -201,23 +105,7 @@ func TestOversizedArticleIsKeptWithoutText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var arts []core.Article
-	n := allocated(func() { arts, err = c.Articles(context.Background(), "7") })
-	t.Logf("allocated %.1f MiB", float64(n)/(1<<20))
-	if n > memBudget {
-		t.Errorf("allocated %d MiB, want under %d MiB", n>>20, memBudget>>20)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(arts) != 2 || arts[0].ID != 31 || arts[0].Body != "" || arts[1].ID != 32 || arts[1].Body != "/approve" {
-		t.Fatalf("articles %+v, want 31 without text and 32 with its text", arts)
-	}
-	for _, want := range []string{`"ticket":7`, `"article":31`, "without its text"} {
-		if !strings.Contains(logged.String(), want) {
-			t.Errorf("log %q lacks %s", logged.String(), want)
-		}
-	}
+	trackertest.CheckOversizedArticleKept(t, func() ([]core.Article, error) { return c.Articles(context.Background(), "7") }, &logged)
 }
 
 // TestWritesNeedConfirmation: a change counts only when Zammad's answer
@@ -274,7 +162,7 @@ func TestWritesNeedConfirmation(t *testing.T) {
 // instead of returning none.
 func TestOversizedArticlesWithoutIDsFail(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/ticket_articles/by_ticket/7", streamer(hugeAnswer))
+	mux.HandleFunc("GET /api/v1/ticket_articles/by_ticket/7", streamer(trackertest.HugeAnswer))
 	mux.HandleFunc("GET /api/v1/tickets/7", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"id": 7, "number": "7", "title": "t", "group": "Operations", "state": "open"}`))
