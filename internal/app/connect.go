@@ -133,10 +133,3 @@ func (l *link) Relate(ctx context.Context, a, b core.TicketRef) error {
 	}
 	return l.tr.Relate(ctx, a, b)
 }
-
-func (l *link) Children(ctx context.Context, parentID string) ([]core.TicketRef, error) {
-	if !l.ready.Load() {
-		return nil, errNotReached
-	}
-	return l.tr.Children(ctx, parentID)
-}

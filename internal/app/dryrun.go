@@ -19,7 +19,9 @@ import (
 // saying what procbot would do; nothing else in procbot knows about dry
 // runs.
 
-// dryTracker reads from the tracker and writes nothing to it.
+// dryTracker reads from the tracker and writes nothing to it: the poll's
+// reads and the executor's checks pass through, and every change the
+// executor makes (daemon.Actor) is a log line.
 type dryTracker struct {
 	daemon.Tracker
 	log zerolog.Logger

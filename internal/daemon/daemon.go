@@ -280,7 +280,7 @@ func (d *Daemon) pollAll(ctx context.Context) []polled {
 // poll asks one tracker for the tickets of every procedure changed since
 // its cursor, less the overlap, within Config.PollTimeout. It returns them
 // and the new cursor.
-func (d *Daemon) poll(ctx context.Context, tr Tracker) ([]core.Ticket, time.Time, error) {
+func (d *Daemon) poll(ctx context.Context, tr Poller) ([]core.Ticket, time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.PollTimeout)
 	defer cancel()
 	name := tr.Name()

@@ -7,12 +7,17 @@ import (
 	"github.com/procbot/procbot/internal/core"
 )
 
-// Tracker is what the daemon needs of a ticket system. The GGUS (Zammad)
-// and RT clients satisfy it; so does anything a test puts in their place.
+// The daemon's ports: what each of its parts needs of a ticket system and
+// of the store. The GGUS (Zammad) and RT clients satisfy every tracker
+// interface here, the bbolt store the Store; so does anything a test puts
+// in their place.
 //
-// Errors wrap the core.Err* kinds. Methods that change a ticket are never
-// retried blindly by the implementation: a retried create makes duplicates.
-type Tracker interface {
+// Tracker errors wrap the core.Err* kinds.
+
+// Poller is what the poll reads of a tracker (daemon.go): the tickets that
+// changed, then each changed ticket and its conversation. A rebuild is a
+// poll from the beginning and reads through it too.
+type Poller interface {
 	// Name is the tracker's name in references: "ggus" or "rt".
 	Name() string
 	// Changed returns the tickets whose title contains match and that
@@ -23,6 +28,20 @@ type Tracker interface {
 	Get(ctx context.Context, id string) (core.Ticket, error)
 	// Articles returns the ticket's conversation, oldest first, with bodies
 	// as plain text.
+	Articles(ctx context.Context, id string) ([]core.Article, error)
+}
+
+// Actor is what the executor does on a tracker (execute.go): it checks
+// what an earlier attempt left, then changes tickets.
+//
+// Methods that change a ticket are never retried blindly by the
+// implementation: a retried create makes duplicates.
+type Actor interface {
+	// Changed is Poller.Changed: the executor finds by the marker in its
+	// title a child that an earlier attempt created but did not record.
+	Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error)
+	// Articles is Poller.Articles: the executor looks there for a note an
+	// earlier attempt posted but did not record.
 	Articles(ctx context.Context, id string) ([]core.Article, error)
 	// Create opens a ticket. When t.Parent is in this tracker the new ticket
 	// is created as its child.
@@ -37,9 +56,13 @@ type Tracker interface {
 	// Relate links two tickets of this tracker as related (a duplicate
 	// request to the earlier one). Relating twice is not an error.
 	Relate(ctx context.Context, a, b core.TicketRef) error
-	// Children lists the parent's children as the tracker's database records
-	// them (not through a search index, which may lag).
-	Children(ctx context.Context, parentID string) ([]core.TicketRef, error)
+}
+
+// Tracker is a ticket system as the daemon holds it (Config.Trackers): the
+// poll reads it and the executor changes it.
+type Tracker interface {
+	Poller
+	Actor
 }
 
 // Store is what the daemon records. The bbolt store satisfies it.
@@ -47,13 +70,12 @@ type Store interface {
 	// Records returns every recorded request, finished or not, and apart
 	// from them the records that do not decode, with their keys.
 	Records() ([]core.Instance, []core.BadRecord, error)
-	// Instance returns the request with the given key; ok is false if none.
-	Instance(key string) (inst core.Instance, ok bool, err error)
 	// PutInstanceAudit records the request and audit entries in one
 	// transaction, so a recorded action and its audit line never disagree.
 	PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error
 	// Cursor returns the poll cursor of a tracker (zero time if none).
 	Cursor(tracker string) (time.Time, error)
-	// SetCursor records the poll cursor of a tracker.
+	// SetCursor records the poll cursor of a tracker. A rebuild sets every
+	// cursor back to zero.
 	SetCursor(tracker string, t time.Time) error
 }

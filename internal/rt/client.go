@@ -1,6 +1,8 @@
 // Package rt is procbot's client for Request Tracker 5 over REST 2.0.
 //
-// It satisfies daemon.Tracker. RT's REST 2.0 has traps that the code below
+// It is what the daemon's poll and executor need of a tracker
+// (daemon.Poller, daemon.Actor) and keeps the contract of
+// internal/trackertest. RT's REST 2.0 has traps that the code below
 // works around deliberately (see the comments at each): ids that are strings
 // in some answers and numbers in others, "pages": 0.0, failures reported
 // inside 200 answers, links to missing tickets dropped without an error, and

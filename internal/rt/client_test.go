@@ -17,9 +17,17 @@ import (
 	"github.com/procbot/procbot/internal/daemon"
 	"github.com/procbot/procbot/internal/rt"
 	"github.com/procbot/procbot/internal/rt/rtsim"
+	"github.com/procbot/procbot/internal/trackertest"
 )
 
-var _ daemon.Tracker = (*rt.Client)(nil)
+// The client is every tracker its consumers declare: the daemon's poll and
+// executor, the daemon's union of both, and the contract suite.
+var (
+	_ daemon.Poller       = (*rt.Client)(nil)
+	_ daemon.Actor        = (*rt.Client)(nil)
+	_ daemon.Tracker      = (*rt.Client)(nil)
+	_ trackertest.Tracker = (*rt.Client)(nil)
+)
 
 const (
 	token    = "1-14-0123456789abcdef0123456789abcdef"

@@ -24,10 +24,13 @@ import (
 	"github.com/procbot/procbot/internal/daemon"
 )
 
-// Tracker is a daemon.Tracker that can also list a ticket's parents, which
-// the suite needs to check links from the child's side.
+// Tracker is what the suite calls: everything the daemon needs of a
+// tracker, and the lists of a ticket's children and parents as the
+// tracker's database records them, by which the suite checks links from
+// both sides.
 type Tracker interface {
 	daemon.Tracker
+	Children(ctx context.Context, parentID string) ([]core.TicketRef, error)
 	Parents(ctx context.Context, childID string) ([]core.TicketRef, error)
 }
 

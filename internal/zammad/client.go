@@ -1,5 +1,7 @@
 // Package zammad is procbot's client for the GGUS helpdesk, a Zammad
-// instance, through its REST API v1. It satisfies daemon.Tracker.
+// instance, through its REST API v1. It is what the daemon's poll and
+// executor need of a tracker (daemon.Poller, daemon.Actor) and keeps the
+// contract of internal/trackertest.
 //
 // Changes (create, note, state, link) are sent once and never retried by the
 // client: a repeated create opens a duplicate ticket, and procbot's cycle

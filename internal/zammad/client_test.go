@@ -15,11 +15,19 @@ import (
 
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/daemon"
+	"github.com/procbot/procbot/internal/trackertest"
 	"github.com/procbot/procbot/internal/zammad"
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
-var _ daemon.Tracker = (*zammad.Client)(nil)
+// The client is every tracker its consumers declare: the daemon's poll and
+// executor, the daemon's union of both, and the contract suite.
+var (
+	_ daemon.Poller       = (*zammad.Client)(nil)
+	_ daemon.Actor        = (*zammad.Client)(nil)
+	_ daemon.Tracker      = (*zammad.Client)(nil)
+	_ trackertest.Tracker = (*zammad.Client)(nil)
+)
 
 const (
 	robotToken    = "s3cret-robot-token-0123456789"
