@@ -21,7 +21,11 @@ import (
 	"github.com/procbot/procbot/internal/daemon"
 )
 
-var _ daemon.Store = (*bolt.DB)(nil)
+// The store is what the daemon records and what the mail room records.
+var (
+	_ daemon.Store     = (*bolt.DB)(nil)
+	_ daemon.MailStore = (*bolt.DB)(nil)
+)
 
 // helperEnv names the database the child process of TestHelperHoldLock holds.
 const helperEnv = "PROCBOTTEST_BOLT_HOLD_DB"
