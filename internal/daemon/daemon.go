@@ -495,15 +495,27 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
 }
 
-// readSettle is how old a change must be before procbot trusts that a read
-// saw all of it. RT stamps changes to the whole second, so a note added in
-// the second of a read leaves the ticket's last change unchanged; until a
-// change is this old (clock skew included), polls keep reading the ticket.
+// readSettle is how old a change stamped to the whole second must be
+// before procbot trusts that a read saw all of it. RT stamps changes to the
+// whole second, so a note added in the second of a read leaves the
+// ticket's last change unchanged; until such a change is this old (clock
+// skew included), polls keep reading the ticket.
 const readSettle = 5 * time.Second
+
+// settled reports whether a read, at now, of a ticket last changed at at
+// saw the change for good: a later change shows as a later last change.
+// A stamp with a fraction of a second comes from a tracker that stamps
+// finer than RT (GGUS stamps milliseconds), where a later change gets a
+// later stamp however soon after the read it comes; so a burst of changes
+// is read once, not in every poll of the overlap. A whole-second stamp
+// settles after readSettle.
+func settled(now, at time.Time) bool {
+	return at.Nanosecond() != 0 || now.Sub(at) >= readSettle
+}
 
 // markRead records that the change of the ticket at the given time was read.
 func (d *Daemon) markRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
-	if d.cfg.Now().Sub(at) < readSettle {
+	if !settled(d.cfg.Now(), at) {
 		delete(m, key)
 		return m
 	}
