@@ -102,7 +102,7 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: procedure %s: %w", p.ID, err)
 		}
 		d.procs[p.ID], d.subjects[p.ID] = p, m
-		for _, id := range p.Order() {
+		for id := range p.InOrder() {
 			step, _ := p.Step(id)
 			if step.Kind != "" && step.Kind != procedure.KindTask {
 				continue
