@@ -707,13 +707,13 @@ func (d *decider) status() {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s", d.inst.Phase, d.inst.Kind)
+	b.WriteString(string(d.inst.Phase) + "|" + d.inst.Kind)
 	for id := range d.p.InOrder() {
 		s := d.inst.Steps[id].Status
 		if s == StepOpening {
 			s = StepOpen // the child being created is not news
 		}
-		fmt.Fprintf(&b, "|%s=%s", id, s)
+		b.WriteString("|" + id + "=" + string(s))
 	}
 	digest := digestOf(b.String())
 	if digest == d.inst.Posted[NoteStatus] {
