@@ -77,7 +77,7 @@ func NewInstance(p *procedure.Procedure, parent Ticket, product string, now time
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	for _, id := range p.Order() {
+	for id := range p.InOrder() {
 		inst.Steps[id] = StepState{Status: StepWaiting}
 	}
 	return inst
@@ -115,7 +115,7 @@ func (d *decider) decide() {
 	if d.inst.Phase.Finished() {
 		return
 	}
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		if snap, ok := d.in.Observed.Children[id]; ok {
 			d.child(id, snap)
 		}
@@ -147,7 +147,7 @@ type decider struct {
 
 // fillSteps adds steps the procedure gained since the request was recorded.
 func (d *decider) fillSteps() {
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		if _, ok := d.inst.Steps[id]; !ok {
 			d.inst.Steps[id] = StepState{Status: StepWaiting}
 		}
@@ -259,7 +259,7 @@ func (d *decider) closedBefore() {
 // skipInapplicable skips the waiting steps that do not apply to the kind
 // of product.
 func (d *decider) skipInapplicable() {
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		st := d.inst.Steps[id]
 		if st.Status != StepWaiting || d.p.Applies(id, d.inst.Kind) {
 			continue
@@ -271,14 +271,7 @@ func (d *decider) skipInapplicable() {
 	}
 }
 
-func (d *decider) announcementStep() string {
-	for _, s := range d.p.Steps {
-		if s.Kind == procedure.KindAnnouncement {
-			return s.ID
-		}
-	}
-	return ""
-}
+func (d *decider) announcementStep() string { return d.p.AnnouncementStep() }
 
 // rebuilt keeps, of what a rebuilt record would do, only what is not done
 // yet. The answers to commands and to missing data were given before the
@@ -372,14 +365,7 @@ func (d *decider) started() bool {
 	return d.inst.Phase == PhaseRunning || d.inst.Phase.Finished()
 }
 
-func (d *decider) approvalStep() string {
-	for _, s := range d.p.Steps {
-		if s.Kind == procedure.KindApproval {
-			return s.ID
-		}
-	}
-	return ""
-}
+func (d *decider) approvalStep() string { return d.p.ApprovalStep() }
 
 func (d *decider) approve(by string) {
 	id := d.approvalStep()
@@ -495,7 +481,7 @@ func (d *decider) remind() {
 	if every <= 0 {
 		return
 	}
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		st := d.inst.Steps[id]
 		if st.Status != StepOpen || st.Child.IsZero() || st.OpenedAt.IsZero() {
 			continue
@@ -652,7 +638,7 @@ func (d *decider) phase() {
 // advance opens every step whose predecessors are complete, skips steps that
 // do not apply, and completes the procedure with the announcement.
 func (d *decider) advance() {
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		st := d.inst.Steps[id]
 		if st.Status != StepWaiting {
 			continue
@@ -697,7 +683,7 @@ func (d *decider) advance() {
 // Steps that do not apply are skipped by then: advance visits steps in
 // procedure order, and the announcement comes after all of them.
 func (d *decider) allComplete(except string) bool {
-	for _, id := range d.p.Order() {
+	for id := range d.p.InOrder() {
 		if id != except && !d.inst.Steps[id].Status.Complete() {
 			return false
 		}
@@ -721,13 +707,13 @@ func (d *decider) status() {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s", d.inst.Phase, d.inst.Kind)
-	for _, id := range d.p.Order() {
+	b.WriteString(string(d.inst.Phase) + "|" + d.inst.Kind)
+	for id := range d.p.InOrder() {
 		s := d.inst.Steps[id].Status
 		if s == StepOpening {
 			s = StepOpen // the child being created is not news
 		}
-		fmt.Fprintf(&b, "|%s=%s", id, s)
+		b.WriteString("|" + id + "=" + string(s))
 	}
 	digest := digestOf(b.String())
 	if digest == d.inst.Posted[NoteStatus] {

@@ -1,7 +1,8 @@
 package core
 
 import (
-	"reflect"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/procbot/procbot/internal/intake"
@@ -177,39 +178,49 @@ func (in Instance) Equal(other Instance) bool { return in.equal(other) }
 // Clone returns a deep copy of the instance.
 func (in Instance) Clone() Instance { return in.clone() }
 
+// equal compares field by field, without copying either side: deciding
+// on a request whose tickets did not change ends here, so it must cost
+// little. Empty and nil collections compare equal, and times compare as
+// instants. TestEqualSeesEveryField fails when a field of Instance is left
+// out here.
 func (in Instance) equal(other Instance) bool {
-	a, b := in.clone(), other.clone()
-	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
-	return reflect.DeepEqual(normalize(a), normalize(b))
+	return in.Key == other.Key &&
+		in.Procedure == other.Procedure &&
+		in.Parent == other.Parent &&
+		in.ParentURL == other.ParentURL &&
+		in.Title == other.Title &&
+		in.Product == other.Product &&
+		in.Applicant == other.Applicant &&
+		maps.Equal(in.Data, other.Data) &&
+		maps.Equal(in.Rejected, other.Rejected) &&
+		slices.Equal(in.Missing, other.Missing) &&
+		in.Phase == other.Phase &&
+		in.Kind == other.Kind &&
+		maps.EqualFunc(in.Steps, other.Steps, StepState.equal) &&
+		slices.Equal(in.TaskForce, other.TaskForce) &&
+		in.RejectReason == other.RejectReason &&
+		in.DuplicateOf == other.DuplicateOf &&
+		in.DuplicateOfURL == other.DuplicateOfURL &&
+		in.ContactJoined == other.ContactJoined &&
+		maps.Equal(in.Seen, other.Seen) &&
+		maps.EqualFunc(in.Read, other.Read, time.Time.Equal) &&
+		maps.Equal(in.Posted, other.Posted) &&
+		slices.EqualFunc(in.Outbox, other.Outbox, Action.equal) &&
+		in.CreatedAt.Equal(other.CreatedAt)
+	// UpdatedAt is left out: it is the time of the last change.
 }
 
-// normalize makes empty and nil collections compare equal.
-func normalize(in Instance) Instance {
-	if len(in.Data) == 0 {
-		in.Data = nil
-	}
-	if len(in.Missing) == 0 {
-		in.Missing = nil
-	}
-	if len(in.Rejected) == 0 {
-		in.Rejected = nil
-	}
-	if len(in.Seen) == 0 {
-		in.Seen = nil
-	}
-	if len(in.Posted) == 0 {
-		in.Posted = nil
-	}
-	if len(in.Read) == 0 {
-		in.Read = nil
-	}
-	if len(in.TaskForce) == 0 {
-		in.TaskForce = nil
-	}
-	if len(in.Outbox) == 0 {
-		in.Outbox = nil
-	}
-	return in
+func (s StepState) equal(o StepState) bool {
+	return s.Status == o.Status && s.Child == o.Child && s.ChildURL == o.ChildURL &&
+		s.Reason == o.Reason && s.NAReason == o.NAReason && s.OpenedAt.Equal(o.OpenedAt) &&
+		s.RemindedAt.Equal(o.RemindedAt) && s.DoneAt.Equal(o.DoneAt) && s.By == o.By
+}
+
+func (a Action) equal(b Action) bool {
+	return a.Kind == b.Kind && a.Ticket == b.Ticket && a.Note == b.Note && a.Public == b.Public &&
+		a.Digest == b.Digest && a.Step == b.Step && a.Other == b.Other && a.Who == b.Who &&
+		a.Command == b.Command && a.Reason == b.Reason && a.Attempt == b.Attempt &&
+		slices.Equal(a.OnTicket, b.OnTicket)
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -48,7 +48,7 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 	for i := range s.Areas {
 		areas[s.Areas[i].Name] = &s.Areas[i]
 	}
-	for _, id := range p.Order() {
+	for id := range p.InOrder() {
 		step, _ := p.Step(id)
 		st := inst.Steps[id]
 		status := st.Status

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -102,7 +103,7 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: procedure %s: %w", p.ID, err)
 		}
 		d.procs[p.ID], d.subjects[p.ID] = p, m
-		for _, id := range p.Order() {
+		for id := range p.InOrder() {
 			step, _ := p.Step(id)
 			if step.Kind != "" && step.Kind != procedure.KindTask {
 				continue
@@ -117,9 +118,13 @@ func New(cfg Config) (*Daemon, error) {
 
 // work is one request to decide on this cycle.
 type work struct {
-	proc   *procedure.Procedure
-	inst   core.Instance
-	before core.Instance          // as recorded when the cycle began
+	proc *procedure.Procedure
+	inst core.Instance
+	// before is the request as recorded when the cycle began. It shares
+	// its maps and slices with inst, so what changes inst before the core
+	// decides (adopting a child, marking a read) replaces them rather than
+	// writing into them; the core works on its own copy.
+	before core.Instance
 	fresh  bool                   // first seen this cycle
 	parent *core.Ticket           // changed parent, to re-read
 	kids   map[string]core.Ticket // changed children, by step
@@ -171,7 +176,7 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 			}
 		}
 		if p := d.procs[inst.Procedure]; p != nil && inst.Pending() {
-			items[inst.Key] = &work{proc: p, inst: inst, before: inst.Clone(), kids: map[string]core.Ticket{}}
+			items[inst.Key] = &work{proc: p, inst: inst, before: inst, kids: map[string]core.Ticket{}}
 		}
 	}
 
@@ -423,6 +428,7 @@ func (d *Daemon) adoptOrphans(orphans []core.Ticket, items map[string]*work) {
 			continue
 		}
 		st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, t.Ref, t.URL, t.CreatedAt
+		w.inst.Steps = maps.Clone(w.inst.Steps) // shared with w.before
 		w.inst.Steps[m.Step] = st
 		w.kids[m.Step] = t
 		w.found = append(w.found, d.entry(w.inst, m.Step, t.Ref, "adopted existing child "+t.Ref.String()+", found by its marker"))
@@ -495,15 +501,30 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
 }
 
-// readSettle is how old a change must be before procbot trusts that a read
-// saw all of it. RT stamps changes to the whole second, so a note added in
-// the second of a read leaves the ticket's last change unchanged; until a
-// change is this old (clock skew included), polls keep reading the ticket.
+// readSettle is how old a change stamped to the whole second must be
+// before procbot trusts that a read saw all of it. RT stamps changes to the
+// whole second, so a note added in the second of a read leaves the
+// ticket's last change unchanged; until such a change is this old (clock
+// skew included), polls keep reading the ticket.
 const readSettle = 5 * time.Second
 
-// markRead records that the change of the ticket at the given time was read.
+// settled reports whether a read, at now, of a ticket last changed at at
+// saw the change for good: a later change shows as a later last change.
+// A stamp with a fraction of a second comes from a tracker that stamps
+// finer than RT (GGUS stamps milliseconds), where a later change gets a
+// later stamp however soon after the read it comes; so a burst of changes
+// is read once, not in every poll of the overlap. A whole-second stamp
+// settles after readSettle.
+func settled(now, at time.Time) bool {
+	return at.Nanosecond() != 0 || now.Sub(at) >= readSettle
+}
+
+// markRead records that the change of the ticket at the given time was
+// read. It returns a new map and leaves m as it was (m is shared with the
+// request as recorded, see work.before).
 func (d *Daemon) markRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
-	if d.cfg.Now().Sub(at) < readSettle {
+	m = maps.Clone(m)
+	if !settled(d.cfg.Now(), at) {
 		delete(m, key)
 		return m
 	}

@@ -223,20 +223,6 @@ func mustAtoi(t *testing.T, s string) int {
 	return n
 }
 
-// TestRecentChangeIsReadAgain: a change only seconds old may hide another
-// made in the same second (RT stamps whole seconds), so the next poll
-// reads the ticket again instead of trusting the first read.
-func TestRecentChangeIsReadAgain(t *testing.T) {
-	w := newWorld(t, nil)
-	w.approved(t)
-	w.cycle(t)
-	before := w.env.GGUS.CountRequests("GET", "/ticket_articles")
-	w.cycle(t)
-	if reads := w.env.GGUS.CountRequests("GET", "/ticket_articles") - before; reads == 0 {
-		t.Errorf("tickets changed a moment ago were not read again")
-	}
-}
-
 // TestLostDatabase deletes procbot's database in the middle of a
 // procedure. The next procbot, on an empty database, rebuilds the request
 // from the trackers and carries on: no child opened twice, no answer

@@ -32,7 +32,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 	}
 	d.crash(CrashAfterIntent)
 	var errs []error
-	for _, id := range p.Order() {
+	for id := range p.InOrder() {
 		if inst.Steps[id].Status != core.StepOpening || failed[p.RouteOf(id).Tracker] {
 			continue
 		}
@@ -269,7 +269,7 @@ func transitions(p *procedure.Procedure, before, after core.Instance) []core.Aud
 	if before.Kind != after.Kind {
 		add("", fmt.Sprintf("kind of product: %s", after.Kind))
 	}
-	for _, id := range p.Order() {
+	for id := range p.InOrder() {
 		b, a := before.Steps[id], after.Steps[id]
 		if b.Status == a.Status || (before.Key == "" && a.Status == core.StepWaiting) {
 			continue

@@ -20,8 +20,12 @@ const MaxValueLen = 2000
 func cleanPart(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = mailtext.FromTaggedText(s)
-	return strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u2028", "\n", "\u2029", "\n\n").Replace(s)
+	return lineEndings.Replace(s)
 }
+
+// lineEndings turns every line ending into "\n" (a paragraph separator into
+// two). A Replacer is safe for concurrent use, so one serves every call.
+var lineEndings = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u2028", "\n", "\u2029", "\n\n")
 
 // indexFold is strings.Index for an ASCII needle, ignoring ASCII case.
 func indexFold(s, needle string) int {

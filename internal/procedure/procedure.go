@@ -17,6 +17,14 @@ const (
 )
 
 // Procedure is one procedure definition.
+//
+// A procedure is immutable once loaded: Parse, Load, Embedded and
+// ApplyRoutes validate it and compute, once, the views of it that procbot
+// asks for in every cycle (the step order, each step by id, the
+// predecessors, the approval and announcement steps, the areas). Code that
+// builds or changes a Procedure itself must call Validate afterwards, or
+// those views describe the steps as they were; a Procedure never validated
+// computes them on every call.
 type Procedure struct {
 	ID      string  `yaml:"id"`      // short id, e.g. "PROC19"; appears in child titles
 	Title   string  `yaml:"title"`   // full title from the source document
@@ -28,6 +36,8 @@ type Procedure struct {
 	// DefaultDueDays is how long a step may stay open before it is overdue,
 	// for steps that set no due_days.
 	DefaultDueDays int `yaml:"default_due_days"`
+
+	views *views // computed by Validate; nil: not validated
 }
 
 // Request describes the ticket that starts the procedure.

@@ -1,29 +1,92 @@
 package procedure
 
 import (
+	"iter"
 	"slices"
 	"strings"
 	"time"
 )
 
-// Step returns the step with the given id.
-func (p *Procedure) Step(id string) (Step, bool) {
-	for _, s := range p.Steps {
-		if s.ID == id {
-			return s, true
+// views are what procbot asks of a procedure in every cycle, computed
+// from its steps once, by Validate.
+type views struct {
+	order        []string            // Order
+	index        map[string]int      // step id → its first position in Steps
+	preds        map[string][]string // step id → its known predecessors
+	areas        []string            // Areas
+	approval     string              // ApprovalStep
+	announcement string              // AnnouncementStep
+}
+
+// derive computes the views of p's steps as they are now.
+func (p *Procedure) derive() *views {
+	v := &views{index: make(map[string]int, len(p.Steps)), preds: p.computePredecessors()}
+	for i, s := range p.Steps {
+		if _, dup := v.index[s.ID]; !dup {
+			v.index[s.ID] = i
+		}
+		if s.Area != "" && !slices.Contains(v.areas, s.Area) {
+			v.areas = append(v.areas, s.Area)
+		}
+		if s.Kind == KindApproval && v.approval == "" {
+			v.approval = s.ID
+		}
+		if s.Kind == KindAnnouncement && v.announcement == "" {
+			v.announcement = s.ID
 		}
 	}
-	return Step{}, false
+	v.order = p.computeOrder(v.preds)
+	return v
+}
+
+// derived returns the views computed by Validate, or, for a procedure
+// never validated, computes them for this call only (so that a shared
+// procedure is never written to).
+func (p *Procedure) derived() *views {
+	if p.views != nil {
+		return p.views
+	}
+	return p.derive()
+}
+
+// Step returns the step with the given id.
+func (p *Procedure) Step(id string) (Step, bool) {
+	i, ok := p.derived().index[id]
+	if !ok {
+		return Step{}, false
+	}
+	return p.Steps[i], true
 }
 
 // Order returns the step ids in an order that respects every "after": a
 // step comes after all its predecessors. Among steps that are ready at the
 // same time, the one earlier in the file comes first, so a file written in
 // dependency order comes back unchanged. Steps caught in a cycle (which
-// Validate rejects) are appended in file order.
-func (p *Procedure) Order() []string {
+// Validate rejects) are appended in file order. The slice is the caller's
+// own; InOrder walks the same order without copying it.
+func (p *Procedure) Order() []string { return slices.Clone(p.derived().order) }
+
+// InOrder yields the step ids in Order, without a copy.
+func (p *Procedure) InOrder() iter.Seq[string] {
+	order := p.derived().order
+	return func(yield func(string) bool) {
+		for _, id := range order {
+			if !yield(id) {
+				return
+			}
+		}
+	}
+}
+
+// ApprovalStep returns the id of the approval step, or "" if there is none.
+func (p *Procedure) ApprovalStep() string { return p.derived().approval }
+
+// AnnouncementStep returns the id of the announcement step, or "" if there
+// is none.
+func (p *Procedure) AnnouncementStep() string { return p.derived().announcement }
+
+func (p *Procedure) computeOrder(preds map[string][]string) []string {
 	ids := p.uniqueIDs()
-	preds := p.predecessors()
 	done := make(map[string]bool, len(ids))
 	order := make([]string, 0, len(ids))
 	for len(order) < len(ids) {
@@ -107,16 +170,9 @@ func (p *Procedure) Applies(stepID, kind string) bool {
 }
 
 // Areas returns the steps' areas, each once, in the order they first appear
-// in the file. Steps without an area are left out.
-func (p *Procedure) Areas() []string {
-	var areas []string
-	for _, s := range p.Steps {
-		if s.Area != "" && !slices.Contains(areas, s.Area) {
-			areas = append(areas, s.Area)
-		}
-	}
-	return areas
-}
+// in the file. Steps without an area are left out. The slice is the
+// caller's own.
+func (p *Procedure) Areas() []string { return slices.Clone(p.derived().areas) }
 
 // Due returns how long the step may stay open before it is overdue: its
 // due_days, else the procedure's default_due_days, as a duration of whole

@@ -131,3 +131,41 @@ func TestApplies(t *testing.T) {
 func containsLine(s, line string) bool {
 	return slices.Contains(strings.Split(s, "\n"), line)
 }
+
+// TestViewsAreTheProceduresOwn: what Order and Areas return is the
+// caller's to change without changing the procedure, and a procedure
+// changed and validated again answers for its new steps.
+func TestViewsAreTheProceduresOwn(t *testing.T) {
+	p := parseUnordered(t)
+	want, wantAreas := []string{"a", "d", "b", "c", "e"}, []string{"Second", "First"}
+
+	order := p.Order()
+	order[0] = "changed"
+	areas := p.Areas()
+	areas[0] = "changed"
+	if got := p.Order(); !slices.Equal(got, want) {
+		t.Errorf("after the caller changed its Order(), Order() = %v, want %v", got, want)
+	}
+	if got := p.Areas(); !slices.Equal(got, wantAreas) {
+		t.Errorf("after the caller changed its Areas(), Areas() = %v, want %v", got, wantAreas)
+	}
+	if got := slices.Collect(p.InOrder()); !slices.Equal(got, want) {
+		t.Errorf("InOrder() = %v, want %v", got, want)
+	}
+
+	// c, first in the file, waits for b; without its after it comes
+	// first, once the procedure is validated again.
+	if p.Steps[0].ID != "c" {
+		t.Fatalf("test procedure's first step is %s, want c", p.Steps[0].ID)
+	}
+	p.Steps[0].After = nil
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Order(), []string{"c", "a", "d", "b", "e"}; !slices.Equal(got, want) {
+		t.Errorf("Order() after the change = %v, want %v", got, want)
+	}
+	if s, ok := p.Step("c"); !ok || len(s.After) != 0 {
+		t.Errorf("Step(c) after the change = %+v, %v; want c without after", s, ok)
+	}
+}

@@ -25,7 +25,11 @@ const KindField = "kind"
 // (errors.Join), each naming what is wrong and how to fix it. A definition
 // that passes can be run: every task step has a route, the steps form a
 // graph without cycles, and the announcement (if any) comes last.
+//
+// Validate also computes, once, the views procbot asks of the procedure in
+// every cycle (see Procedure): call it again after changing the procedure.
 func (p *Procedure) Validate() error {
+	p.views = p.derive()
 	var v validator
 	v.procedure(p)
 	v.request(&p.Request)
@@ -284,8 +288,11 @@ func (p *Procedure) ancestors(id string) map[string]bool {
 	return seen
 }
 
-// predecessors maps each step id to its known predecessors.
-func (p *Procedure) predecessors() map[string][]string {
+// predecessors maps each step id to its known predecessors. The map and
+// its slices are shared: read them only.
+func (p *Procedure) predecessors() map[string][]string { return p.derived().preds }
+
+func (p *Procedure) computePredecessors() map[string][]string {
 	known := map[string]bool{}
 	for _, s := range p.Steps {
 		known[s.ID] = true
