@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/procbot/procbot/internal/core"
+)
+
+// Columns are the table's headings, in order.
+var Columns = []string{
+	"live procedures",
+	"GGUS requests per idle cycle",
+	"RT requests per idle cycle",
+	"GGUS requests, first cycle after filing N",
+	"idle cycle, wall",
+	"idle cycle, CPU",
+	"allocated per idle cycle",
+	"children closed",
+	"cycle with children closed, wall",
+	"cycle with children closed, CPU",
+	"new request → first children",
+	"cold rebuild",
+	"database per procedure",
+	"peak RSS (process)",
+}
+
+// Print writes the rows as one Markdown table: each figure is procbot's,
+// then the naive poller's and the ratio naive ÷ procbot where the naive
+// poller has one; a legend follows.
+func Print(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	line := func(cells []string) { fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | ")) }
+	line(Columns)
+	sep := make([]string, len(Columns))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	line(sep)
+	for _, r := range rows {
+		line(Cells(r))
+	}
+	b.WriteString(legend)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+const legend = `
+Each cell: procbot / naive poller (naive ÷ procbot). The naive poller re-reads
+every tracked ticket each cycle (each request and its conversation, each open
+child) through the same GGUS and RT clients; it only observes, decides nothing
+and changes nothing, so its figures are a floor for such a poller.
+- live procedures: N requests filed by the applicant in the GGUS simulator,
+  approved with /approve and taken up by procbot in its own cycles until each
+  has its first wave of children open; one more is filed to measure the
+  latency, so the idle cycles run with N+1.
+- idle cycle: nothing changed, the poll overlap past; median of the cycles
+  measured. CPU is the whole process's (getrusage), the simulators serving
+  the requests included; allocations likewise (runtime/metrics).
+- first cycle after filing N: procbot's first idle cycle while all N are still
+  inside the poll overlap (PROCBOT_POLL_OVERLAP).
+- children closed: both first-wave children of some requests; procbot's
+  figure covers the cycles (how many: "in ...") until it has noted them and
+  opened every successor; the naive poller's, the cycle that notices them.
+- new request → first children: filed and approved, procbot's cycles run
+  back to back until its first children are open (in service, add the poll
+  interval between cycles).
+- cold rebuild: procbot rebuilding every live request from the trackers on an
+  empty database (procbot rebuild); naive: its first cycle, nothing remembered.
+- database per procedure: procbot's database file size ÷ live procedures.
+- peak RSS: getrusage's peak for the whole process so far (simulators, naive
+  poller and the smaller sizes included); not procbot alone.
+`
+
+// Cells are one row's cells, in the order of Columns.
+func Cells(r Row) []string {
+	p, n := r.Procbot, r.Naive
+	return []string{
+		fmt.Sprint(r.N),
+		vs(float64(p.IdleRequests[core.TrackerGGUS]), float64(n.IdleRequests[core.TrackerGGUS]), count0),
+		vs(float64(p.IdleRequests[core.TrackerRT]), float64(n.IdleRequests[core.TrackerRT]), count0),
+		fmt.Sprint(r.BurstRequests),
+		vs(float64(p.Idle.wall), float64(n.Idle.wall), dur),
+		vs(float64(p.Idle.cpu), float64(n.Idle.cpu), dur),
+		vs(float64(p.Idle.alloc), float64(n.Idle.alloc), bytes),
+		fmt.Sprint(r.Closed),
+		vs(float64(p.Changed.wall), float64(n.Changed.wall), dur) + " in " + cycles(p.ChangedCycles),
+		vs(float64(p.Changed.cpu), float64(n.Changed.cpu), dur),
+		cycles(r.FirstCycles) + ", " + dur(float64(r.FirstWall)),
+		vs(float64(p.Rebuild), float64(n.Rebuild), dur),
+		bytes(float64(r.DBBytes)),
+		bytes(float64(r.PeakRSS)),
+	}
+}
+
+// vs is "procbot / naive (×ratio)"; the ratio is left out where either
+// figure is zero.
+func vs(procbot, naive float64, f func(float64) string) string {
+	s := f(procbot) + " / " + f(naive)
+	if procbot > 0 && naive > 0 {
+		s += " (" + ratio(naive/procbot) + ")"
+	}
+	return s
+}
+
+func ratio(r float64) string {
+	switch {
+	case r >= 10:
+		return fmt.Sprintf("×%.0f", r)
+	default:
+		return fmt.Sprintf("×%.2g", r)
+	}
+}
+
+func cycles(n int) string {
+	if n == 1 {
+		return "1 cycle"
+	}
+	return fmt.Sprintf("%d cycles", n)
+}
+
+func count0(v float64) string { return fmt.Sprintf("%.0f", v) }
+
+func dur(v float64) string {
+	d := time.Duration(v)
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func bytes(v float64) string {
+	switch {
+	case v >= 10<<20:
+		return fmt.Sprintf("%.0f MB", v/(1<<20))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MB", v/(1<<20))
+	case v >= 10<<10:
+		return fmt.Sprintf("%.0f kB", v/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", v)
+	}
+}
