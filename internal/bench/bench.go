@@ -115,7 +115,8 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 }
 
 // clock is the simulators' and procbot's time: the real clock, moved on
-// at will.
+// by a poll interval before each of procbot's cycles, so that procbot sees
+// the trackers as it does in service, where cycles are that far apart.
 type clock struct{ offset atomic.Int64 }
 
 func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
@@ -183,11 +184,10 @@ func runSize(ctx context.Context, n int, opts Options) (row Row, err error) {
 	}
 	row.Build = time.Since(start)
 
-	// The next poll comes one poll interval later, with every ticket of
-	// the burst still inside the poll overlap.
-	clk.advance(env.Config.PollInterval)
+	// The next poll, with every ticket of the burst still inside the poll
+	// overlap.
 	ggus0 := len(env.GGUS.Requests())
-	if err := a.Daemon.Cycle(ctx); err != nil {
+	if err := w.cycle(ctx); err != nil {
 		return row, err
 	}
 	row.BurstRequests = len(env.GGUS.Requests()) - ggus0
@@ -209,15 +209,14 @@ func runSize(ctx context.Context, n int, opts Options) (row Row, err error) {
 	row.FirstWall = time.Since(start)
 	parents = append(parents, p)
 	row.Live = len(parents)
-	// One poll interval later procbot has read every change that settled
-	// (younger changes are read again): from then on, cycles are idle.
-	clk.advance(env.Config.PollInterval)
-	if err := a.Daemon.Cycle(ctx); err != nil {
+	// The next poll reads procbot's own last changes once more: from then
+	// on, cycles are idle.
+	if err := w.cycle(ctx); err != nil {
 		return row, err
 	}
 
 	w.say("%d: procbot, %d idle cycles", n, opts.Cycles)
-	if row.Procbot.Idle, row.Procbot.IdleRequests, err = w.idle(func() error { return a.Daemon.Cycle(ctx) }); err != nil {
+	if row.Procbot.Idle, row.Procbot.IdleRequests, err = w.idle(func() error { return w.cycle(ctx) }); err != nil {
 		return row, err
 	}
 
@@ -316,12 +315,19 @@ func waves(p *procedure.Procedure) (first, second []string) {
 	return first, second
 }
 
+// cycle is procbot's next poll cycle, one poll interval after the last:
+// the bench runs cycles back to back, its clock jumps the interval.
+func (w *world) cycle(ctx context.Context) error {
+	w.clock.advance(w.env.Config.PollInterval)
+	return w.app.Daemon.Cycle(ctx)
+}
+
 // cycleUntil runs procbot's cycles until every request of parents has a
 // child open for each of steps (or the step is done or not applicable)
 // and nothing left in its outbox; it returns the number of cycles.
 func (w *world) cycleUntil(ctx context.Context, parents []core.Ticket, steps []string, limit int) (int, error) {
 	for cycles := 1; cycles <= limit; cycles++ {
-		if err := w.app.Daemon.Cycle(ctx); err != nil {
+		if err := w.cycle(ctx); err != nil {
 			return cycles, err
 		}
 		behind := 0
@@ -471,6 +477,7 @@ func (w *world) rebuild(ctx context.Context, live int) (time.Duration, error) {
 		return 0, err
 	}
 	defer b.Close()
+	w.clock.advance(w.env.Config.PollInterval)
 	start := time.Now()
 	if err := b.Daemon.Rebuild(ctx); err != nil {
 		return 0, err
