@@ -333,6 +333,11 @@ func runDemo(db, product string, stdout io.Writer) error {
 	return demo.Run(ctx, demo.Options{DBPath: db, Product: product, Out: stdout})
 }
 
+// benchEnv is added to the environment of the procbot run processes that
+// procbot bench measures; the tests set it so that their binary acts as
+// procbot.
+var benchEnv []string
+
 func runBench(sizes string, cycles int, stdout, stderr io.Writer) error {
 	var ns []int
 	for _, f := range strings.Split(sizes, ",") {
@@ -347,7 +352,12 @@ func runBench(sizes string, cycles int, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	rows, err := bench.Run(ctx, bench.Options{Sizes: ns, Cycles: cycles, Progress: stderr, Log: stderr})
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the procbot executable, to measure procbot run: %w", err)
+	}
+	rows, err := bench.Run(ctx, bench.Options{Sizes: ns, Cycles: cycles, Progress: stderr, Log: stderr,
+		Procbot: self, ProcbotEnv: benchEnv})
 	if len(rows) > 0 {
 		if perr := bench.Print(stdout, rows); perr != nil {
 			err = errors.Join(err, perr)

@@ -44,6 +44,11 @@ type Options struct {
 	Progress io.Writer
 	// Log gets procbot's warnings; nil: discarded.
 	Log io.Writer
+	// Procbot is the procbot executable whose `procbot run` is measured
+	// as a process of its own; ProcbotEnv adds to its environment. Empty:
+	// that figure is not measured.
+	Procbot    string
+	ProcbotEnv []string
 }
 
 // Figures are one poller's measurements at one size.
@@ -87,7 +92,11 @@ type Row struct {
 	DBBytes int64
 	// PeakRSS is the process's peak resident set so far: the simulators,
 	// the naive poller and every smaller size included.
-	PeakRSS        int64
+	PeakRSS int64
+	// RunPeakRSS is the peak resident set of `procbot run`, a process of
+	// its own, over a few poll cycles on this size's database; 0 when not
+	// measured.
+	RunPeakRSS     int64
 	Procbot, Naive Figures
 }
 
@@ -275,6 +284,15 @@ func runSize(ctx context.Context, n int, opts Options) (row Row, err error) {
 	}
 	row.DBBytes = fi.Size() / int64(row.Live)
 	row.PeakRSS = peakRSS()
+	if opts.Procbot != "" {
+		if err := a.Close(); err != nil {
+			return row, err
+		}
+		w.say("%d: procbot run, %d cycles in a process of its own", n, runCycles)
+		if row.RunPeakRSS, err = w.runPeakRSS(ctx); err != nil {
+			return row, err
+		}
+	}
 	return row, nil
 }
 

@@ -24,7 +24,8 @@ var Columns = []string{
 	"new request → first children",
 	"cold rebuild",
 	"database per procedure",
-	"peak RSS (process)",
+	"peak RSS, procbot run",
+	"peak RSS, bench process",
 }
 
 // Print writes the rows as one Markdown table: each figure is procbot's,
@@ -70,8 +71,11 @@ and changes nothing, so its figures are a floor for such a poller.
 - cold rebuild: procbot rebuilding every live request from the trackers on an
   empty database (procbot rebuild); naive: its first cycle, nothing remembered.
 - database per procedure: procbot's database file size ÷ live procedures.
-- peak RSS: getrusage's peak for the whole process so far (simulators, naive
-  poller and the smaller sizes included); not procbot alone.
+- peak RSS, procbot run: the kernel's peak resident set of a procbot run
+  process started on this size's database and trackers, over its first 3
+  poll cycles.
+- peak RSS, bench process: getrusage's peak for the whole bench process so
+  far (simulators, naive poller and the smaller sizes included).
 `
 
 // Cells are one row's cells, in the order of Columns.
@@ -84,14 +88,15 @@ func Cells(r Row) []string {
 		fmt.Sprint(r.BurstRequests),
 		vs(float64(p.Idle.wall), float64(n.Idle.wall), dur),
 		vs(float64(p.Idle.cpu), float64(n.Idle.cpu), dur),
-		vs(float64(p.Idle.alloc), float64(n.Idle.alloc), bytes),
+		vs(float64(p.Idle.alloc), float64(n.Idle.alloc), size),
 		fmt.Sprint(r.Closed),
 		vs(float64(p.Changed.wall), float64(n.Changed.wall), dur) + " in " + cycles(p.ChangedCycles),
 		vs(float64(p.Changed.cpu), float64(n.Changed.cpu), dur),
 		cycles(r.FirstCycles) + ", " + dur(float64(r.FirstWall)),
 		vs(float64(p.Rebuild), float64(n.Rebuild), dur),
-		bytes(float64(r.DBBytes)),
-		bytes(float64(r.PeakRSS)),
+		size(float64(r.DBBytes)),
+		runRSS(r.RunPeakRSS),
+		size(float64(r.PeakRSS)),
 	}
 }
 
@@ -112,6 +117,13 @@ func ratio(r float64) string {
 	default:
 		return fmt.Sprintf("×%.2g", r)
 	}
+}
+
+func runRSS(v int64) string {
+	if v <= 0 {
+		return "not measured"
+	}
+	return size(float64(v))
 }
 
 func cycles(n int) string {
@@ -135,7 +147,7 @@ func dur(v float64) string {
 	}
 }
 
-func bytes(v float64) string {
+func size(v float64) string {
 	switch {
 	case v >= 10<<20:
 		return fmt.Sprintf("%.0f MB", v/(1<<20))

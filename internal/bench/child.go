@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runCycles is how many poll cycles the `procbot run` process makes before
+// its peak resident set is read.
+const runCycles = 3
+
+// runPeakRSS starts `procbot run` as its own process on the world's
+// trackers and database (procbot in this process is closed by then), lets
+// it make runCycles poll cycles, stops it with SIGTERM and returns the
+// peak resident set the kernel recorded for it.
+func (w *world) runPeakRSS(ctx context.Context) (int64, error) {
+	cfg := w.env.Config
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PROCBOT_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, w.opts.ProcbotEnv...)
+	env = append(env,
+		"PROCBOT_DB_PATH="+cfg.DBPath, "PROCBOT_LOG_FORMAT=json", "PROCBOT_LOG_LEVEL=warn",
+		"PROCBOT_POLL_INTERVAL=1s",
+		"PROCBOT_GGUS_URL="+cfg.GGUS.URL, "PROCBOT_GGUS_TOKEN="+cfg.GGUS.Token.Reveal(),
+		"PROCBOT_RT_URL="+cfg.RT.URL, "PROCBOT_RT_TOKEN="+cfg.RT.Token.Reveal(), "PROCBOT_RT_USER="+cfg.RT.User,
+		"PROCBOT_OPERATORS="+strings.Join(cfg.Operators, ","), "PROCBOT_ALLOW_HTTP=true")
+	cmd := exec.Command(w.opts.Procbot, "run")
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	searches := func() int { return count(w.env.GGUS.Requests(), "POST /tickets/search") }
+	before := searches()
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start procbot run: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// Each cycle searches GGUS once; the simulator's count is the only
+	// sign of a cycle that the process gives, so it is looked at often.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Minute)
+	for searches()-before < runCycles {
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("procbot run stopped by itself (%v):\n%s", err, out.String())
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-exited
+			return 0, ctx.Err()
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-exited
+			return 0, fmt.Errorf("procbot run made %d cycles in 5 minutes:\n%s", searches()-before, out.String())
+		case <-tick.C:
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return 0, err
+	}
+	if err := <-exited; err != nil {
+		return 0, fmt.Errorf("procbot run after SIGTERM: %w\n%s", err, out.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok || ru.Maxrss <= 0 {
+		return 0, errors.New("the kernel gave no peak resident set for procbot run")
+	}
+	return int64(ru.Maxrss) * 1024, nil
+}
