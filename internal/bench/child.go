@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,8 +19,8 @@ const runCycles = 3
 
 // runPeakRSS starts `procbot run` as its own process on the world's
 // trackers and database (procbot in this process is closed by then), lets
-// it make runCycles poll cycles, stops it with SIGTERM and returns the
-// peak resident set the kernel recorded for it.
+// it make runCycles poll cycles, reads the peak resident set the kernel
+// recorded for it and stops it with SIGTERM.
 func (w *world) runPeakRSS(ctx context.Context) (int64, error) {
 	cfg := w.env.Config
 	var env []string
@@ -47,12 +48,14 @@ func (w *world) runPeakRSS(ctx context.Context) (int64, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	// Each cycle searches GGUS once; the simulator's count is the only
-	// sign of a cycle that the process gives, so it is looked at often.
+	// Each cycle searches GGUS once, early on: when the search of the
+	// cycle after the last one is seen, the cycles measured are over. The
+	// simulator's count is the only sign of a cycle that the process
+	// gives, so it is looked at often.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(5 * time.Minute)
-	for searches()-before < runCycles {
+	for searches()-before <= runCycles {
 		select {
 		case err := <-exited:
 			return 0, fmt.Errorf("procbot run stopped by itself (%v):\n%s", err, out.String())
@@ -63,19 +66,40 @@ func (w *world) runPeakRSS(ctx context.Context) (int64, error) {
 		case <-deadline:
 			_ = cmd.Process.Kill()
 			<-exited
-			return 0, fmt.Errorf("procbot run made %d cycles in 5 minutes:\n%s", searches()-before, out.String())
+			return 0, fmt.Errorf("procbot run made %d cycles in 5 minutes:\n%s", max(searches()-before-1, 0), out.String())
 		case <-tick.C:
 		}
 	}
+	// Not the rusage that Wait returns: Linux carries the parent's peak
+	// over into a child through fork and exec, so that figure is at least
+	// this process's own.
+	peak, rerr := highWaterMark(cmd.Process.Pid)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return 0, err
 	}
 	if err := <-exited; err != nil {
 		return 0, fmt.Errorf("procbot run after SIGTERM: %w\n%s", err, out.String())
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok || ru.Maxrss <= 0 {
-		return 0, errors.New("the kernel gave no peak resident set for procbot run")
+	return peak, rerr
+}
+
+// highWaterMark is the peak resident set of a running process, as Linux
+// reports it in /proc/PID/status (VmHWM).
+func highWaterMark(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the peak resident set of procbot run: %w", err)
 	}
-	return int64(ru.Maxrss) * 1024, nil
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil || kb <= 0 {
+			return 0, fmt.Errorf("peak resident set of procbot run: %q in /proc/%d/status", line, pid)
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("peak resident set of procbot run: no VmHWM line in /proc/PID/status")
 }
