@@ -51,31 +51,29 @@ func Print(w io.Writer, rows []Row) error {
 const legend = `
 Each cell: procbot / naive poller (naive ÷ procbot). The naive poller re-reads
 every tracked ticket each cycle (each request and its conversation, each open
-child) through the same GGUS and RT clients; it only observes, decides nothing
-and changes nothing, so its figures are a floor for such a poller.
-- live procedures: N requests filed by the applicant in the GGUS simulator,
-  approved with /approve and taken up by procbot in its own cycles until each
-  has its first wave of children open; one more is filed to measure the
-  latency, so the idle cycles run with N+1.
-- idle cycle: nothing changed, the poll overlap past; median of the cycles
-  measured. CPU is the whole process's (getrusage), the simulators serving
-  the requests included; allocations likewise (runtime/metrics).
-- first cycle after filing N: procbot's first idle cycle while all N are still
-  inside the poll overlap (PROCBOT_POLL_OVERLAP).
-- children closed: both first-wave children of some requests; procbot's
-  figure covers the cycles (how many: "in ...") until it has noted them and
-  opened every successor; the naive poller's, the cycle that notices them.
-- new request → first children: filed and approved, procbot's cycles run
-  back to back until its first children are open (in service, add the poll
-  interval between cycles).
-- cold rebuild: procbot rebuilding every live request from the trackers on an
-  empty database (procbot rebuild); naive: its first cycle, nothing remembered.
-- database per procedure: procbot's database file size ÷ live procedures.
-- peak RSS, procbot run: the kernel's peak resident set of a procbot run
-  process started on this size's database and trackers, over its first 3
-  poll cycles.
-- peak RSS, bench process: getrusage's peak for the whole bench process so
-  far (simulators, naive poller and the smaller sizes included).
+child) through the same GGUS and RT clients; it only observes and decides
+nothing, so its figures are a floor for such a poller.
+- live procedures: N PROC19 requests filed in the GGUS simulator, approved with
+  /approve and taken up by procbot in its own cycles until each has its first
+  wave of children open; one more is filed to measure the latency, so the idle
+  cycles run with N+1. A poll interval passes before each of procbot's cycles.
+- idle cycle: nothing changed and the poll overlap past; the median of the
+  cycles measured. CPU time and allocations are the whole process's
+  (getrusage, runtime/metrics), the simulators serving the requests included.
+- GGUS requests, first cycle after filing N: the next cycle after the N
+  procedures got their children, when it reads procbot's own last changes on
+  every request once more.
+- cycle with children closed: both first-wave children of some requests
+  closed; procbot notes each and opens the successors, in the cycles shown.
+- new request → first children: cycles run back to back; in service add the
+  poll interval between them.
+- cold rebuild: procbot rebuild on an empty database (a lost database) until
+  every live request is recorded again; naive: its first cycle with nothing
+  remembered.
+- database per procedure: the database file's size ÷ live procedures.
+- peak RSS, procbot run: a procbot run process of its own on that size's
+  database, over its first 3 cycles (VmHWM); bench process: the whole bench
+  process so far, simulators, naive poller and the smaller sizes included.
 `
 
 // Cells are one row's cells, in the order of Columns.
