@@ -26,7 +26,8 @@ func TestEveryFigureIsMeasured(t *testing.T) {
 	}{
 		{"live procedures", int64(r.Live)},
 		{"build cycles", int64(r.BuildCycles)},
-		{"requests to GGUS in the first cycle after filing", int64(r.BurstRequests)},
+		{"requests to GGUS in the first cycle after filing", int64(r.BurstRequests[0])},
+		{"requests to GGUS in the second cycle after filing", int64(r.BurstRequests[1])},
 		{"procbot's GGUS requests per idle cycle", int64(r.Procbot.IdleRequests[core.TrackerGGUS])},
 		{"procbot's RT requests per idle cycle", int64(r.Procbot.IdleRequests[core.TrackerRT])},
 		{"naive poller's GGUS requests per idle cycle", int64(r.Naive.IdleRequests[core.TrackerGGUS])},

@@ -14,7 +14,7 @@ var Columns = []string{
 	"live procedures",
 	"GGUS requests per idle cycle",
 	"RT requests per idle cycle",
-	"GGUS requests, first cycle after filing N",
+	"GGUS requests, 2 cycles after filing N",
 	"idle cycle, wall",
 	"idle cycle, CPU",
 	"allocated per idle cycle",
@@ -60,9 +60,9 @@ nothing, so its figures are a floor for such a poller.
 - idle cycle: nothing changed and the poll overlap past; the median of the
   cycles measured. CPU time and allocations are the whole process's
   (getrusage, runtime/metrics), the simulators serving the requests included.
-- GGUS requests, first cycle after filing N: the next cycle after the N
-  procedures got their children, when it reads procbot's own last changes on
-  every request once more.
+- GGUS requests, 2 cycles after filing N: the next two cycles after the N
+  procedures got their children, all of them still inside the poll overlap;
+  the first reads procbot's own last changes on every request once more.
 - cycle with children closed: both first-wave children of some requests
   closed; procbot notes each and opens the successors, in the cycles shown.
 - new request → first children: cycles run back to back; in service add the
@@ -83,7 +83,7 @@ func Cells(r Row) []string {
 		fmt.Sprint(r.N),
 		vs(float64(p.IdleRequests[core.TrackerGGUS]), float64(n.IdleRequests[core.TrackerGGUS]), count0),
 		vs(float64(p.IdleRequests[core.TrackerRT]), float64(n.IdleRequests[core.TrackerRT]), count0),
-		fmt.Sprint(r.BurstRequests),
+		fmt.Sprintf("%d, %d", r.BurstRequests[0], r.BurstRequests[1]),
 		vs(float64(p.Idle.wall), float64(n.Idle.wall), dur),
 		vs(float64(p.Idle.cpu), float64(n.Idle.cpu), dur),
 		vs(float64(p.Idle.alloc), float64(n.Idle.alloc), size),
