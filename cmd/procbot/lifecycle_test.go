@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -42,7 +44,11 @@ func untouchable(t *testing.T) (*atomic.Int64, string) {
 // TestHelpStartsNothing: every command's --help and -h print its usage and
 // exit 0, touching neither a tracker nor the database.
 func TestHelpStartsNothing(t *testing.T) {
-	for _, cmd := range []string{"run", "rebuild", "digest", "validate", "demo"} {
+	names := slices.Sorted(maps.Keys(commands))
+	if len(names) < 6 {
+		t.Fatalf("commands table lists %v", names)
+	}
+	for _, cmd := range names {
 		for _, flag := range []string{"--help", "-h"} {
 			t.Run(cmd+" "+flag, func(t *testing.T) {
 				hits, db := untouchable(t)
@@ -67,7 +73,7 @@ func TestHelpStartsNothing(t *testing.T) {
 func TestUnknownFlagIsAnError(t *testing.T) {
 	tests := [][]string{
 		{"run", "--dry-run"}, {"run", "now"}, {"rebuild", "--force"}, {"digest", "--send"},
-		{"validate", "--strict"}, {"demo", "--fast"},
+		{"validate", "--strict"}, {"demo", "--fast"}, {"bench", "--size"}, {"bench", "10"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

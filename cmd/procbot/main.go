@@ -6,6 +6,7 @@
 //	procbot rebuild             re-read everything from the trackers
 //	procbot digest --dry-run    print the weekly digests that would go out now
 //	procbot demo [--db FILE]    a whole PROC19 against local simulators
+//	procbot bench [-n 1,10,100] procbot's costs against local simulators
 package main
 
 import (
@@ -17,12 +18,14 @@ import (
 	netmail "net/mail"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/procbot/procbot/internal/app"
+	"github.com/procbot/procbot/internal/bench"
 	"github.com/procbot/procbot/internal/bolt"
 	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/demo"
@@ -39,6 +42,7 @@ Usage:
   procbot digest --send-now    send them now
   procbot validate [FILE...]   check procedure files (default: the built-in ones)
   procbot demo [--db FILE]     run a whole PROC19 against local GGUS and RT simulators
+  procbot bench [-n 1,10,100]  measure procbot with N live procedures against local simulators
 
 procbot COMMAND --help describes a command.
 `
@@ -79,6 +83,12 @@ var commands = map[string]command{
 			db := fs.String("db", "", "keep the demo's database in `FILE` (default: a temporary file)")
 			product := fs.String("product", "FooStack", "`NAME` of the product the demo integrates")
 			return func(_ []string, stdout, _ io.Writer) error { return runDemo(*db, *product, stdout) }
+		}},
+	"bench": {"[-n 1,10,100,1000] [-cycles 7]", "measure procbot with N live procedures against local GGUS and RT simulators, beside a naive poller that re-reads every ticket each cycle, and print the figures as one table",
+		func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			sizes := fs.String("n", "1,10,100,1000", "`SIZES`: comma-separated numbers of live procedures to measure")
+			cycles := fs.Int("cycles", 7, "idle cycles measured per size (the median is printed)")
+			return func(_ []string, stdout, stderr io.Writer) error { return runBench(*sizes, *cycles, stdout, stderr) }
 		}},
 }
 
@@ -321,4 +331,37 @@ func runDemo(db, product string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return demo.Run(ctx, demo.Options{DBPath: db, Product: product, Out: stdout})
+}
+
+// benchEnv is added to the environment of the procbot run processes that
+// procbot bench measures; the tests set it so that their binary acts as
+// procbot.
+var benchEnv []string
+
+func runBench(sizes string, cycles int, stdout, stderr io.Writer) error {
+	var ns []int
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-n %s: %q is not a number of live procedures (1 or more)", sizes, f)
+		}
+		ns = append(ns, n)
+	}
+	if cycles < 1 {
+		return fmt.Errorf("-cycles %d: measure at least 1 idle cycle", cycles)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the procbot executable, to measure procbot run: %w", err)
+	}
+	rows, err := bench.Run(ctx, bench.Options{Sizes: ns, Cycles: cycles, Progress: stderr, Log: stderr,
+		Procbot: self, ProcbotEnv: benchEnv})
+	if len(rows) > 0 {
+		if perr := bench.Print(stdout, rows); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
+	return err
 }

@@ -72,6 +72,16 @@ func NewEnv(dbPath string) (*Env, error) {
 // NewEnvWithSecrets is NewEnv with procbot's credentials chosen by the
 // caller; the tests that check that no credential reaches a log use it.
 func NewEnvWithSecrets(dbPath string, sec Secrets) (*Env, error) {
+	return newEnv(dbPath, sec, nil)
+}
+
+// NewEnvAt is NewEnv with both simulators on the given clock, so that a
+// caller can let time pass (the benchmark moves past the poll overlap).
+func NewEnvAt(dbPath string, now func() time.Time) (*Env, error) {
+	return newEnv(dbPath, Secrets{}, now)
+}
+
+func newEnv(dbPath string, sec Secrets, now func() time.Time) (*Env, error) {
 	procs, err := app.Procedures([]string{"proc19"}, "")
 	if err != nil {
 		return nil, err
@@ -91,6 +101,7 @@ func NewEnvWithSecrets(dbPath string, sec Secrets) (*Env, error) {
 	}
 	groups, queues := routes(e.Proc)
 	e.GGUS = zammadsim.New(zammadsim.Options{
+		Now:    now,
 		Groups: append(groups, requestQueue),
 		Users: []zammadsim.User{
 			{Login: robotLogin, Email: robotLogin, Firstname: "procbot", Token: e.robotGGUSToken, Agent: true, Groups: map[string][]string{"*": {"full"}}},
@@ -104,6 +115,7 @@ func NewEnvWithSecrets(dbPath string, sec Secrets) (*Env, error) {
 		return nil, fmt.Errorf("start the GGUS simulator: %w", err)
 	}
 	e.RT = rtsim.New(rtsim.Options{
+		Now:    now,
 		Queues: queues,
 		Users:  []rtsim.User{{Name: rtRobot, ID: 20, Token: e.robotRTToken, Password: sec.RTPassword}, {Name: rtUnit, ID: 21, Token: rtUnitToken}},
 	})
