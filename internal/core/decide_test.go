@@ -104,6 +104,31 @@ func adopted(p *procedure.Procedure, children map[string]string) core.Instance {
 	return inst
 }
 
+// earlier is the parent of an earlier request for the same product.
+var earlier = core.TicketRef{Tracker: "ggus", ID: "900", Number: "10090"}
+
+// filed sets when the parent ticket was created.
+func filed(s *core.Snapshot, at time.Time) *core.Snapshot {
+	s.Ticket.CreatedAt = at
+	return s
+}
+
+// markedChild is a ticket found by the marker in its title, as the poll
+// shows it, opened an hour before t0.
+func markedChild(n, title, creator, st string) core.Snapshot {
+	return core.Snapshot{Ticket: core.Ticket{Ref: childRef(n), Title: title, Creator: creator, State: st,
+		CreatedAt: t0.Add(-time.Hour), URL: "https://ggus.example/" + n}}
+}
+
+// noChild checks that the step has no child recorded.
+func noChild(step string) func(*testing.T, core.Instance) {
+	return func(t *testing.T, got core.Instance) {
+		if c := got.Steps[step].Child; !c.IsZero() {
+			t.Errorf("step %s child = %v, want none", step, c)
+		}
+	}
+}
+
 func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
@@ -131,6 +156,10 @@ func TestDecide(t *testing.T) {
 		check     func(t *testing.T, got core.Instance)
 		// unrecorded: procbot has no record of the request (Observation.Unrecorded).
 		unrecorded bool
+		// others: the other requests for the product (Input.Others).
+		others []core.Request
+		// marked: tickets carrying the request's marker (Observation.Marked).
+		marked []core.Snapshot
 	}{
 		{
 			name:      "new complete request waits for approval and says so once",
@@ -588,6 +617,128 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name:       "a new request for a product whose request is still open is a duplicate of it",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, ParentURL: "https://ggus.example/900",
+				Product: " foostack ", Phase: core.PhaseRunning}},
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"relate@1000", "note:duplicate@1000", "close@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.DuplicateOf != earlier || got.DuplicateOfURL != "https://ggus.example/900" {
+					t.Errorf("duplicate of %v %q, want %v", got.DuplicateOf, got.DuplicateOfURL, earlier)
+				}
+			},
+		},
+		{
+			name:       "of two new requests for one product, the one filed later is the duplicate",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     filed(parentSnap("new", article(1, "jane@foo.example", fullBody)), t0),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack",
+				Phase: core.PhaseIncomplete, Unrecorded: true, Filed: t0.Add(-time.Minute)}},
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"relate@1000", "note:duplicate@1000", "close@1000"},
+		},
+		{
+			name:       "of two new requests for one product, the one filed first is the original",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     filed(parentSnap("new", article(1, "jane@foo.example", fullBody)), t0),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack",
+				Phase: core.PhaseIncomplete, Unrecorded: true, Filed: t0.Add(time.Minute)}},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:       "a finished request, a duplicate, another product or another procedure makes no duplicate",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			others: []core.Request{
+				{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack", Phase: core.PhaseCompleted},
+				{Key: "TEST1/ggus:901", Procedure: "TEST1", Parent: core.TicketRef{Tracker: "ggus", ID: "901"}, Product: "FooStack",
+					Phase: core.PhaseRejected, DuplicateOf: earlier},
+				{Key: "TEST1/ggus:902", Procedure: "TEST1", Parent: core.TicketRef{Tracker: "ggus", ID: "902"}, Product: "FooStack 2", Phase: core.PhaseRunning},
+				{Key: "OTHER/ggus:903", Procedure: "OTHER", Parent: core.TicketRef{Tracker: "ggus", ID: "903"}, Product: "FooStack", Phase: core.PhaseRunning},
+			},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a recorded request is not made a duplicate of a newer one",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "jane@foo.example", "Any news?")),
+			others:    []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack", Phase: core.PhaseRunning}},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:       "a child procbot opened, found by its marker, is adopted and read",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening},
+			check: func(t *testing.T, got core.Instance) {
+				st := got.Steps["0a"]
+				if st.Child != childRef("2000") || st.ChildURL != "https://ggus.example/2000" || !st.OpenedAt.Equal(t0.Add(-time.Hour)) {
+					t.Errorf("step 0a = %+v, want child 2000 opened an hour before t0", st)
+				}
+			},
+		},
+		{
+			name:       "a ticket with a step's marker that procbot did not open is not adopted",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "mallory@evil.example", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
+			check:     noChild("0a"),
+		},
+		{
+			name:       "a ticket with a step's marker in the wrong tracker is not adopted",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked: []core.Snapshot{{Ticket: core.Ticket{Ref: core.TicketRef{Tracker: "rt", ID: "77", Number: "77"},
+				Title: "[TEST1 ggus#10100 0a] Agree the UA.", Creator: "procbot", State: "resolved"}}},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
+			check:     noChild("0a"),
+		},
+		{
+			name:      "a second ticket with a step's marker leaves the recorded child in place",
+			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			marked:    []core.Snapshot{markedChild("2005", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			check: func(t *testing.T, got core.Instance) {
+				if c := got.Steps["0a"].Child; c != childRef("2000") {
+					t.Errorf("step 0a child = %v, want the recorded 2000", c)
+				}
+			},
+		},
+		{
+			name:      "an approval step has no child to adopt",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 approval] Ask.", "procbot@egi.eu", "open")},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
+			check:     noChild("approval"),
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),
@@ -599,8 +750,9 @@ func TestDecide(t *testing.T) {
 			pol := policy
 			pol.ApprovalTag = "proc19-approved"
 			pol.ReminderEvery = 7 * 24 * time.Hour
-			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children, Unrecorded: tc.unrecorded},
-				Policy: pol, Now: t0.Add(time.Hour)}
+			in := core.Input{Procedure: p, State: tc.state, Others: tc.others,
+				Observed: core.Observation{Parent: tc.parent, Children: tc.children, Unrecorded: tc.unrecorded, Marked: tc.marked},
+				Policy:   pol, Now: t0.Add(time.Hour)}
 			before := tc.state.Clone()
 			got := core.Decide(in)
 			if got.Phase != tc.wantPhase {
