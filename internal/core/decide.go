@@ -115,9 +115,8 @@ func NewInstance(p *procedure.Procedure, parent Ticket, product string, now time
 
 // Decide is procbot's core: from a procedure, the recorded state of one
 // request and what the trackers show of it, it computes the new state. Side
-// effects to carry out are the steps in StepOpening (open their child
-// tickets) and the actions in the returned Outbox. Decide does no I/O and
-// does not modify its input.
+// effects to carry out, opening child tickets included, are the actions in
+// the returned Outbox. Decide does no I/O and does not modify its input.
 func Decide(in Input) Instance {
 	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now, rebuilding: in.Rebuilding(),
 		adopted: map[string]Snapshot{}}
@@ -132,6 +131,7 @@ func Decide(in Input) Instance {
 			d.rebuilt()
 		}
 	}
+	d.dropStaleOpens()
 	if !d.inst.equal(in.State) {
 		d.inst.UpdatedAt = d.now
 	}
@@ -347,6 +347,10 @@ func (d *decider) rebuilt() {
 			continue // a closed request: nothing more
 		case a.Kind == ActClose && terminal[a.Ticket.Key()]:
 			continue
+		case a.Kind == ActOpen:
+			// The child may exist in a tracker this cycle's search did
+			// not show (one that failed): it is looked for first.
+			a.Attempt = ChildMarker(d.p.ID, d.inst.Parent, a.Step)
 		case a.Kind == ActNote && a.Note == NoteStatus:
 			a.OnTicket = last
 		case a.Kind == ActNote && a.Note == NoteAnnouncement:
@@ -804,6 +808,7 @@ func (d *decider) advance() {
 		default:
 			st.Status = StepOpening
 			d.inst.Steps[id] = st
+			d.enqueue(Action{Kind: ActOpen, Ticket: d.inst.Parent, Step: id})
 		}
 	}
 }
@@ -851,6 +856,20 @@ func (d *decider) status() {
 		return
 	}
 	d.enqueueOnce(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteStatus, Public: true, Digest: digest})
+}
+
+// dropStaleOpens drops the opening of a child that is no longer wanted:
+// its step left StepOpening (an operator marked it not applicable) or the
+// request is finished (a person closed it).
+func (d *decider) dropStaleOpens() {
+	out := d.inst.Outbox[:0:0]
+	for _, a := range d.inst.Outbox {
+		if a.Kind == ActOpen && (d.inst.Phase.Finished() || d.inst.Steps[a.Step].Status != StepOpening) {
+			continue
+		}
+		out = append(out, a)
+	}
+	d.inst.Outbox = out
 }
 
 func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }

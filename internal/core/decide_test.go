@@ -133,8 +133,11 @@ func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
 		s := string(a.Kind)
-		if a.Kind == core.ActNote || a.Kind == core.ActMail {
+		switch a.Kind {
+		case core.ActNote, core.ActMail:
 			s += ":" + a.Note
+		case core.ActOpen:
+			s += ":" + a.Step
 		}
 		out = append(out, s+"@"+a.Ticket.ID)
 	}
@@ -242,7 +245,7 @@ func TestDecide(t *testing.T) {
 			parent:    parentSnap("open", article(2, "CHIEF@egi.eu", "Approved by the OMB on 2 Nov.\n/Approve")),
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening, "a1": core.StepWaiting},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if by := got.Steps["approval"].By; by != "CHIEF@egi.eu" {
 					t.Errorf("approved by %q", by)
@@ -255,7 +258,7 @@ func TestDecide(t *testing.T) {
 			parent:    &core.Snapshot{Ticket: core.Ticket{Ref: parent, State: "open", Tags: []string{"PROC19-approved"}}},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 		},
 		{
 			name:      "rejection by an operator notes the reason and closes the request",
@@ -282,7 +285,7 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening, "a2": core.StepWaiting},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:a1@1000", "open:b1@1000", "note:status@1000"},
 		},
 		{
 			name:      "a child in a non-terminal state leaves its step open",
@@ -328,7 +331,7 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "closed")},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped, "a1": core.StepOpening},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:a1@1000", "note:status@1000"},
 		},
 		{
 			name:      "the kind from the request's optional field decides applicability",
@@ -423,7 +426,7 @@ func TestDecide(t *testing.T) {
 			}(),
 			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd@egi.eu UMD representative\n/taskforce remove OLD@ngi.example")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if len(got.TaskForce) != 1 || got.TaskForce[0] != (core.Member{Email: "umd@egi.eu", Role: "UMD representative"}) {
 					t.Errorf("task force %+v", got.TaskForce)
@@ -435,7 +438,7 @@ func TestDecide(t *testing.T) {
 			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
 			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd-at-egi.eu")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+			wantOut:   []string{"note:bad-command@1000", "open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if !strings.Contains(got.Outbox[0].Reason, `"umd-at-egi.eu"`) || len(got.TaskForce) != 0 {
 					t.Errorf("reason %q, task force %v", got.Outbox[0].Reason, got.TaskForce)
@@ -447,7 +450,7 @@ func TestDecide(t *testing.T) {
 			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
 			parent:    parentSnap("open", article(4, "jane@foo.example", "/taskforce add friend@foo.example")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+			wantOut:   []string{"note:unauthorised@1000", "open:0a@1000", "note:status@1000"},
 		},
 		{
 			name:      "the Technology Provider's contact joins the task force once the data is complete",
@@ -682,12 +685,17 @@ func TestDecide(t *testing.T) {
 				article(3, "ops@egi.eu", "/approve")),
 			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "solved")},
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:a1@1000", "open:b1@1000", "note:status@1000"},
 			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening},
 			check: func(t *testing.T, got core.Instance) {
 				st := got.Steps["0a"]
 				if st.Child != childRef("2000") || st.ChildURL != "https://ggus.example/2000" || !st.OpenedAt.Equal(t0.Add(-time.Hour)) {
 					t.Errorf("step 0a = %+v, want child 2000 opened an hour before t0", st)
+				}
+				for _, a := range got.Outbox {
+					if a.Kind == core.ActOpen && a.Attempt != core.ChildMarker("TEST1", parent, a.Step) {
+						t.Errorf("rebuilt, the opening of %s does not look for the child first: attempt %q", a.Step, a.Attempt)
+					}
 				}
 			},
 		},
@@ -699,7 +707,7 @@ func TestDecide(t *testing.T) {
 				article(3, "ops@egi.eu", "/approve")),
 			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "mallory@evil.example", "solved")},
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
 			check:     noChild("0a"),
 		},
@@ -712,7 +720,7 @@ func TestDecide(t *testing.T) {
 			marked: []core.Snapshot{{Ticket: core.Ticket{Ref: core.TicketRef{Tracker: "rt", ID: "77", Number: "77"},
 				Title: "[TEST1 ggus#10100 0a] Agree the UA.", Creator: "procbot", State: "resolved"}}},
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
 			check:     noChild("0a"),
 		},
@@ -737,6 +745,29 @@ func TestDecide(t *testing.T) {
 			wantOut:   []string{"note:status@1000"},
 			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
 			check:     noChild("approval"),
+		},
+		{
+			name: "a step marked not applicable while its child is being opened is not opened",
+			state: func() core.Instance {
+				s := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpening}})
+				s.Outbox = []core.Action{{Kind: core.ActOpen, Ticket: parent, Step: "0a"}}
+				return s
+			}(),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/na 0a agreed already")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepSkipped, "a1": core.StepOpening, "b1": core.StepOpening},
+			wantOut:   []string{"note:skipped@1000", "open:a1@1000", "open:b1@1000", "note:status@1000"},
+		},
+		{
+			name: "a request a person closed while a child was being opened opens nothing",
+			state: func() core.Instance {
+				s := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpening}})
+				s.Outbox = []core.Action{{Kind: core.ActOpen, Ticket: parent, Step: "0a"}}
+				return s
+			}(),
+			parent:    parentSnap("closed"),
+			wantPhase: core.PhaseClosed,
+			wantOut:   nil,
 		},
 		{
 			name:      "a finished request is left alone",

@@ -474,14 +474,13 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Others: w.others, Policy: d.cfg.Policy, Now: d.cfg.Now()}
 	inst := core.Decide(in)
 	found = append(found, d.adoptions(w, inst, obs.Marked)...)
-	before := w.before
 	if in.Rebuilding() {
+		// The record is new; what it holds was there before it was lost.
 		found = append(found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
-		// Any step may have a child that this cycle's search did not show
-		// (a tracker that failed): every step to open is checked first.
-		before = inst.Clone()
+	} else {
+		found = append(found, transitions(w.proc, w.before, inst)...)
 	}
-	return d.execute(ctx, w.proc, before, inst, failed, found...)
+	return d.execute(ctx, w.proc, w.before, inst, failed, found)
 }
 
 // adoptions lists, for the audit log, the children the core adopted of
