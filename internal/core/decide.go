@@ -17,6 +17,11 @@ import (
 type Snapshot struct {
 	Ticket   Ticket
 	Articles []Article // may include articles already processed; Decide skips them
+	// Changed is the ticket's last change as the poll listed it. Decide
+	// records it as read (Instance.Read) once it has settled (ReadSettle),
+	// so that a poll that lists the same change again does not read the
+	// ticket again. Zero: nothing to record.
+	Changed time.Time
 }
 
 // Observation is what the trackers showed this cycle of one request. Only
@@ -121,6 +126,7 @@ func Decide(in Input) Instance {
 	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now, rebuilding: in.Rebuilding(),
 		adopted: map[string]Snapshot{}}
 	d.fillSteps()
+	d.markRead()
 	d.adopt()
 	if !d.inst.Phase.Finished() {
 		if in.Observed.Unrecorded && d.inst.DuplicateOf.IsZero() {
@@ -137,6 +143,51 @@ func Decide(in Input) Instance {
 	}
 	return d.inst
 }
+
+// markRead records, of every ticket observed, the change the poll listed
+// as read, or forgets an earlier one while that change has not settled.
+func (d *decider) markRead() {
+	o := d.in.Observed
+	if o.Parent != nil {
+		d.read(*o.Parent)
+	}
+	for _, snap := range o.Children {
+		d.read(snap)
+	}
+	for _, snap := range o.Marked {
+		d.read(snap)
+	}
+}
+
+func (d *decider) read(snap Snapshot) {
+	if snap.Changed.IsZero() {
+		return
+	}
+	key := snap.Ticket.Ref.Key()
+	if !settled(d.now, snap.Changed) {
+		delete(d.inst.Read, key)
+		return
+	}
+	d.inst.Read[key] = snap.Changed
+}
+
+// settled reports whether a read, at now, of a ticket last changed at at
+// saw the change for good: a later change shows as a later last change.
+// A stamp with a fraction of a second comes from a tracker that stamps
+// finer than RT (GGUS stamps milliseconds), where a later change gets a
+// later stamp however soon after the read it comes; so a burst of changes
+// is read once, not in every poll of the overlap. A whole-second stamp
+// settles after ReadSettle.
+func settled(now, at time.Time) bool {
+	return at.Nanosecond() != 0 || now.Sub(at) >= ReadSettle
+}
+
+// ReadSettle is how old a change stamped to the whole second must be
+// before procbot trusts that a read saw all of it. RT stamps changes to the
+// whole second, so a note added in the second of a read leaves the
+// ticket's last change unchanged; until such a change is this old (clock
+// skew included), polls keep reading the ticket.
+const ReadSettle = 5 * time.Second
 
 func (d *decider) decide() {
 	if !d.inst.DuplicateOf.IsZero() && !d.started() {

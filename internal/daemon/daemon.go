@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -119,10 +118,8 @@ func New(cfg Config) (*Daemon, error) {
 type work struct {
 	proc *procedure.Procedure
 	inst core.Instance
-	// before is the request as recorded when the cycle began. It shares
-	// its maps and slices with inst, so what changes inst before the core
-	// decides (adopting a child, marking a read) replaces them rather than
-	// writing into them; the core works on its own copy.
+	// before is the request as recorded when the cycle began (zero for one
+	// first seen); the core decides on its own copy of inst.
 	before core.Instance
 	fresh  bool                   // first seen this cycle
 	parent *core.Ticket           // changed parent, to re-read
@@ -439,8 +436,8 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 				return fmt.Errorf("read new request %s: %w", w.parent.Ref, err)
 			}
 		} else {
+			snap.Changed = w.parent.UpdatedAt
 			obs.Parent = &snap
-			w.inst.Read = d.markRead(w.inst.Read, w.parent.Ref.Key(), w.parent.UpdatedAt)
 		}
 	}
 	for step, t := range w.kids {
@@ -454,8 +451,8 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 			continue
 		}
 		snap.Ticket.State = t.State // as polled, in case Get was skipped
+		snap.Changed = t.UpdatedAt
 		obs.Children[step] = snap
-		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
 	for _, t := range w.marked {
 		if failed[t.Ref.Tracker] {
@@ -467,9 +464,8 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("ticket", t.Ref.String()).Msg("ticket found by its marker not read")
 			continue
 		}
-		snap.Ticket = t
+		snap.Ticket, snap.Changed = t, t.UpdatedAt
 		obs.Marked = append(obs.Marked, snap)
-		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
 	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Others: w.others, Policy: d.cfg.Policy, Now: d.cfg.Now()}
 	inst := core.Decide(in)
@@ -501,40 +497,6 @@ func (d *Daemon) adoptions(w *work, inst core.Instance, marked []core.Snapshot) 
 		}
 	}
 	return out
-}
-
-// readSettle is how old a change stamped to the whole second must be
-// before procbot trusts that a read saw all of it. RT stamps changes to the
-// whole second, so a note added in the second of a read leaves the
-// ticket's last change unchanged; until such a change is this old (clock
-// skew included), polls keep reading the ticket.
-const readSettle = 5 * time.Second
-
-// settled reports whether a read, at now, of a ticket last changed at at
-// saw the change for good: a later change shows as a later last change.
-// A stamp with a fraction of a second comes from a tracker that stamps
-// finer than RT (GGUS stamps milliseconds), where a later change gets a
-// later stamp however soon after the read it comes; so a burst of changes
-// is read once, not in every poll of the overlap. A whole-second stamp
-// settles after readSettle.
-func settled(now, at time.Time) bool {
-	return at.Nanosecond() != 0 || now.Sub(at) >= readSettle
-}
-
-// markRead records that the change of the ticket at the given time was
-// read. It returns a new map and leaves m as it was (m is shared with the
-// request as recorded, see work.before).
-func (d *Daemon) markRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
-	m = maps.Clone(m)
-	if !settled(d.cfg.Now(), at) {
-		delete(m, key)
-		return m
-	}
-	if m == nil {
-		m = map[string]time.Time{}
-	}
-	m[key] = at
-	return m
 }
 
 func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (core.Snapshot, error) {
