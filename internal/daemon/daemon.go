@@ -423,11 +423,11 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 	}
 }
 
-// decide re-reads what changed of one request, runs the core and carries
-// out what it decided.
+// decide observes one request (re-reads what changed of its tickets),
+// calls the core, and hands what it decided to the executor, which records
+// it and carries it out.
 func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
 	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
-	var found []core.AuditEntry
 	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
 		snap, err := d.snapshot(ctx, w.parent.Ref, true)
 		if err != nil {
@@ -469,14 +469,14 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 	}
 	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Others: w.others, Policy: d.cfg.Policy, Now: d.cfg.Now()}
 	inst := core.Decide(in)
-	found = append(found, d.adoptions(w, inst, obs.Marked)...)
+	audit := d.adoptions(w, inst, obs.Marked)
 	if in.Rebuilding() {
 		// The record is new; what it holds was there before it was lost.
-		found = append(found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
+		audit = append(audit, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
 	} else {
-		found = append(found, transitions(w.proc, w.before, inst)...)
+		audit = append(audit, transitions(w.proc, w.before, inst)...)
 	}
-	return d.execute(ctx, w.proc, w.before, inst, failed, found)
+	return d.execute(ctx, w.proc, w.before, inst, failed, audit)
 }
 
 // adoptions lists, for the audit log, the children the core adopted of
