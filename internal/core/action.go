@@ -15,6 +15,11 @@ const (
 	ActRelate ActionKind = "relate"
 	// ActMail mails a note (the announcement) to the configured addresses.
 	ActMail ActionKind = "mail"
+	// ActOpen opens the child ticket of Step, in the tracker and queue the
+	// step is routed to, with the marker (ChildMarker) at the start of its
+	// title. Ticket is the parent. The step is StepOpening until the
+	// executor records the child.
+	ActOpen ActionKind = "open"
 )
 
 // Note kinds. Each has a template under templates/notes/.
@@ -51,7 +56,10 @@ type Action struct {
 	Reason  string    `json:"reason,omitempty"`
 	// Attempt is set by the executor before it posts a note: a digest of
 	// the text, so that a later attempt can tell whether the note is on the
-	// ticket already (the answer was lost, or procbot stopped).
+	// ticket already (the answer was lost, or procbot stopped). On ActOpen
+	// it is the child's marker, set when a child may exist already (a
+	// rebuilt record, a record of an older procbot): the executor looks
+	// for a ticket with that marker before creating one.
 	Attempt string `json:"attempt,omitempty"`
 	// OnTicket lists digests (NoteDigest) of texts on the ticket already,
 	// set when a lost record is rebuilt: a note whose text has one of them

@@ -48,11 +48,11 @@ func TestOnlyOperatorsCommand(t *testing.T) {
 		check    func(t *testing.T, got core.Instance)
 	}{
 		// /approve
-		{name: "the operator exactly", author: "ops@egi.eu", body: "/approve", approved: true, wantOut: []string{status}},
-		{name: "the operator in capitals", author: "OPS@EGI.EU", body: "/approve", approved: true, wantOut: []string{status}},
-		{name: "an operator listed in mixed case, written in other case", author: "kate@egi.EU", body: "/approve", approved: true, wantOut: []string{status}},
-		{name: "the operator with surrounding spaces", author: " \tops@egi.eu  ", body: "/approve", approved: true, wantOut: []string{status}},
-		{name: "the operator's command inside HTML", author: "ops@egi.eu", body: "<p>OMB agreed.</p><p>/approve</p>", approved: true, wantOut: []string{status}},
+		{name: "the operator exactly", author: "ops@egi.eu", body: "/approve", approved: true, wantOut: []string{"open:0a@1000", status}},
+		{name: "the operator in capitals", author: "OPS@EGI.EU", body: "/approve", approved: true, wantOut: []string{"open:0a@1000", status}},
+		{name: "an operator listed in mixed case, written in other case", author: "kate@egi.EU", body: "/approve", approved: true, wantOut: []string{"open:0a@1000", status}},
+		{name: "the operator with surrounding spaces", author: " \tops@egi.eu  ", body: "/approve", approved: true, wantOut: []string{"open:0a@1000", status}},
+		{name: "the operator's command inside HTML", author: "ops@egi.eu", body: "<p>OMB agreed.</p><p>/approve</p>", approved: true, wantOut: []string{"open:0a@1000", status}},
 		{name: "a trailing dot", author: "ops@egi.eu.", body: "/approve", wantOut: refused},
 		{name: "a look-alike domain under another", author: "ops@egi.eu.evil.example", body: "/approve", wantOut: refused},
 		{name: "a look-alike domain, l for i", author: "ops@egl.eu", body: "/approve", wantOut: refused},
@@ -121,7 +121,7 @@ func TestOnlyOperatorsCommand(t *testing.T) {
 		// /na and /taskforce, on a request under way
 		{
 			name: "the operator marks a step not applicable", state: running, author: "Ops@Egi.Eu", body: "/na a1 no service types",
-			approved: true, wantOut: []string{"note:skipped@1000", status},
+			approved: true, wantOut: []string{"note:skipped@1000", "open:a2@1000", status},
 			check: func(t *testing.T, got core.Instance) {
 				if got.Steps["a1"].Status != core.StepSkipped {
 					t.Errorf("a1 is %s", got.Steps["a1"].Status)

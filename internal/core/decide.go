@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,11 @@ import (
 type Snapshot struct {
 	Ticket   Ticket
 	Articles []Article // may include articles already processed; Decide skips them
+	// Changed is the ticket's last change as the poll listed it. Decide
+	// records it as read (Instance.Read) once it has settled (ReadSettle),
+	// so that a poll that lists the same change again does not read the
+	// ticket again. Zero: nothing to record.
+	Changed time.Time
 }
 
 // Observation is what the trackers showed this cycle of one request. Only
@@ -29,6 +35,30 @@ type Observation struct {
 	// lost database, an old backup), and Decide rebuilds the record from
 	// what the tickets show (see Input.Rebuilding).
 	Unrecorded bool
+	// Marked holds the tickets whose title carries one of this request's
+	// child markers (ChildMarker) but that no request records as its
+	// child: children whose record was lost with the database, or never
+	// made because procbot stopped between creating and recording them.
+	// Decide adopts those procbot opened.
+	Marked []Snapshot
+}
+
+// Request is another request procbot knows of this cycle, as Decide needs
+// it to tell whether a request seen for the first time repeats it.
+type Request struct {
+	Key       string
+	Procedure string
+	Parent    TicketRef
+	ParentURL string
+	Product   string
+	Phase     Phase
+	// DuplicateOf is set when the request itself repeats an earlier one.
+	DuplicateOf TicketRef
+	// Unrecorded: first seen this cycle, like the request decided on may
+	// be; of two, the one whose parent was filed first is the original.
+	Unrecorded bool
+	// Filed is when the parent ticket was created.
+	Filed time.Time
 }
 
 // Input is everything Decide looks at.
@@ -36,8 +66,13 @@ type Input struct {
 	Procedure *procedure.Procedure
 	State     Instance
 	Observed  Observation
-	Policy    Policy
-	Now       time.Time
+	// Others are the other requests procbot knows of for the product
+	// (it may hold requests for other products too: Decide compares the
+	// products itself). Only a request seen for the first time looks at
+	// them, to tell whether it repeats one still open.
+	Others []Request
+	Policy Policy
+	Now    time.Time
 }
 
 // Rebuilding reports whether Decide rebuilds a lost record: procbot has no
@@ -85,24 +120,74 @@ func NewInstance(p *procedure.Procedure, parent Ticket, product string, now time
 
 // Decide is procbot's core: from a procedure, the recorded state of one
 // request and what the trackers show of it, it computes the new state. Side
-// effects to carry out are the steps in StepOpening (open their child
-// tickets) and the actions in the returned Outbox. Decide does no I/O and
-// does not modify its input.
+// effects to carry out, opening child tickets included, are the actions in
+// the returned Outbox. Decide does no I/O and does not modify its input.
 func Decide(in Input) Instance {
-	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now, rebuilding: in.Rebuilding()}
+	d := &decider{in: in, p: in.Procedure, inst: in.State.clone(), now: in.Now, rebuilding: in.Rebuilding(),
+		adopted: map[string]Snapshot{}}
 	d.fillSteps()
-	if d.inst.Phase.Finished() {
-		return d.inst
+	d.markRead()
+	d.adopt()
+	if !d.inst.Phase.Finished() {
+		if in.Observed.Unrecorded && d.inst.DuplicateOf.IsZero() {
+			d.repeats()
+		}
+		d.decide()
+		if d.rebuilding {
+			d.rebuilt()
+		}
 	}
-	d.decide()
-	if d.rebuilding {
-		d.rebuilt()
-	}
+	d.dropStaleOpens()
 	if !d.inst.equal(in.State) {
 		d.inst.UpdatedAt = d.now
 	}
 	return d.inst
 }
+
+// markRead records, of every ticket observed, the change the poll listed
+// as read, or forgets an earlier one while that change has not settled.
+func (d *decider) markRead() {
+	o := d.in.Observed
+	if o.Parent != nil {
+		d.read(*o.Parent)
+	}
+	for _, snap := range o.Children {
+		d.read(snap)
+	}
+	for _, snap := range o.Marked {
+		d.read(snap)
+	}
+}
+
+func (d *decider) read(snap Snapshot) {
+	if snap.Changed.IsZero() {
+		return
+	}
+	key := snap.Ticket.Ref.Key()
+	if !settled(d.now, snap.Changed) {
+		delete(d.inst.Read, key)
+		return
+	}
+	d.inst.Read[key] = snap.Changed
+}
+
+// settled reports whether a read, at now, of a ticket last changed at at
+// saw the change for good: a later change shows as a later last change.
+// A stamp with a fraction of a second comes from a tracker that stamps
+// finer than RT (GGUS stamps milliseconds), where a later change gets a
+// later stamp however soon after the read it comes; so a burst of changes
+// is read once, not in every poll of the overlap. A whole-second stamp
+// settles after ReadSettle.
+func settled(now, at time.Time) bool {
+	return at.Nanosecond() != 0 || now.Sub(at) >= ReadSettle
+}
+
+// ReadSettle is how old a change stamped to the whole second must be
+// before procbot trusts that a read saw all of it. RT stamps changes to the
+// whole second, so a note added in the second of a read leaves the
+// ticket's last change unchanged; until such a change is this old (clock
+// skew included), polls keep reading the ticket.
+const ReadSettle = 5 * time.Second
 
 func (d *decider) decide() {
 	if !d.inst.DuplicateOf.IsZero() && !d.started() {
@@ -116,7 +201,11 @@ func (d *decider) decide() {
 		return
 	}
 	for id := range d.p.InOrder() {
-		if snap, ok := d.in.Observed.Children[id]; ok {
+		snap, ok := d.in.Observed.Children[id]
+		if !ok {
+			snap, ok = d.adopted[id]
+		}
+		if ok {
 			d.child(id, snap)
 		}
 	}
@@ -143,6 +232,9 @@ type decider struct {
 	// parentClosed: rebuilding, the parent is closed, and no command on it
 	// says why; what the children show decides.
 	parentClosed bool
+	// adopted holds the tickets found by their marker (Observation.Marked)
+	// that became their step's child, by step.
+	adopted map[string]Snapshot
 }
 
 // fillSteps adds steps the procedure gained since the request was recorded.
@@ -306,6 +398,10 @@ func (d *decider) rebuilt() {
 			continue // a closed request: nothing more
 		case a.Kind == ActClose && terminal[a.Ticket.Key()]:
 			continue
+		case a.Kind == ActOpen:
+			// The child may exist in a tracker this cycle's search did
+			// not show (one that failed): it is looked for first.
+			a.Attempt = ChildMarker(d.p.ID, d.inst.Parent, a.Step)
 		case a.Kind == ActNote && a.Note == NoteStatus:
 			a.OnTicket = last
 		case a.Kind == ActNote && a.Note == NoteAnnouncement:
@@ -460,6 +556,95 @@ func (d *decider) addMember(m Member) {
 		}
 	}
 	d.inst.TaskForce = append(d.inst.TaskForce, m)
+}
+
+// repeats marks a request seen for the first time as a duplicate when an
+// earlier request for the same product is still open (Input.Others). The
+// earlier one is a recorded request that is neither finished nor a
+// duplicate itself, or else the first filed of those seen for the first
+// time in this cycle, so that of two new requests the one filed first is
+// the original.
+func (d *decider) repeats() {
+	self := Request{Key: d.inst.Key, Parent: d.inst.Parent, Unrecorded: true}
+	if d.in.Observed.Parent != nil {
+		self.Filed = d.in.Observed.Parent.Ticket.CreatedAt
+	}
+	product := ProductKey(d.inst.Product)
+	var original *Request
+	for i := range d.in.Others {
+		o := &d.in.Others[i]
+		switch {
+		case o.Key == d.inst.Key || o.Procedure != d.p.ID || ProductKey(o.Product) != product:
+			continue
+		case !o.Unrecorded && (o.Phase.Finished() || !o.DuplicateOf.IsZero()):
+			continue
+		case o.Unrecorded && !filedBefore(*o, self):
+			continue
+		}
+		if original == nil || filedBefore(*o, *original) {
+			original = o
+		}
+	}
+	if original != nil {
+		d.inst.DuplicateOf, d.inst.DuplicateOfURL = original.Parent, original.ParentURL
+	}
+}
+
+// filedBefore orders requests as originals: recorded ones before those
+// seen for the first time, then by when their parent was filed, then by
+// key, so that the order does not depend on the order of the list.
+func filedBefore(a, b Request) bool {
+	switch {
+	case a.Unrecorded != b.Unrecorded:
+		return !a.Unrecorded
+	case !a.Filed.Equal(b.Filed):
+		return a.Filed.Before(b.Filed)
+	}
+	return a.Key < b.Key
+}
+
+// ProductKey is the product's name as requests are compared: two requests
+// name the same product when their keys are equal, whatever the case and
+// spacing of the names.
+func ProductKey(product string) string {
+	return strings.ToLower(strings.Join(strings.Fields(product), " "))
+}
+
+// adopt makes a ticket found by its marker (Observation.Marked) the child
+// of its step, when procbot opened it in the tracker the step is routed to
+// and the step has no child yet and is not complete. That happens when the
+// database was lost or restored from a backup: the trackers still hold the
+// children, and procbot carries on with them rather than opening them
+// again. Anyone can put a marker in a title; only procbot's own account
+// opens children. Of two tickets with one step's marker, the one created
+// first is adopted.
+func (d *decider) adopt() {
+	if len(d.in.Observed.Marked) == 0 {
+		return
+	}
+	marked := slices.Clone(d.in.Observed.Marked)
+	sort.SliceStable(marked, func(i, j int) bool { return marked[i].Ticket.CreatedAt.Before(marked[j].Ticket.CreatedAt) })
+	mine := ChildMarker(d.p.ID, d.inst.Parent, "")
+	for _, snap := range marked {
+		t := snap.Ticket
+		m, ok := ParseMarker(t.Title)
+		if !ok || ChildMarker(m.Procedure, TicketRef{Tracker: m.Tracker, Number: m.Number}, "") != mine {
+			continue // another request's child
+		}
+		st, ok := d.inst.Steps[m.Step]
+		step, _ := d.p.Step(m.Step)
+		switch {
+		case !ok || (step.Kind != "" && step.Kind != procedure.KindTask):
+			continue // approvals and announcements have no child
+		case !d.isRobot(t.Ref.Tracker, t.Creator) || d.p.RouteOf(m.Step).Tracker != t.Ref.Tracker:
+			continue
+		case !st.Child.IsZero() || st.Status.Complete():
+			continue
+		}
+		st.Status, st.Child, st.ChildURL, st.OpenedAt = StepOpen, t.Ref, t.URL, t.CreatedAt
+		d.inst.Steps[m.Step] = st
+		d.adopted[m.Step] = snap
+	}
 }
 
 // duplicate answers a second request for a product whose request is still
@@ -674,6 +859,7 @@ func (d *decider) advance() {
 		default:
 			st.Status = StepOpening
 			d.inst.Steps[id] = st
+			d.enqueue(Action{Kind: ActOpen, Ticket: d.inst.Parent, Step: id})
 		}
 	}
 }
@@ -721,6 +907,20 @@ func (d *decider) status() {
 		return
 	}
 	d.enqueueOnce(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteStatus, Public: true, Digest: digest})
+}
+
+// dropStaleOpens drops the opening of a child that is no longer wanted:
+// its step left StepOpening (an operator marked it not applicable) or the
+// request is finished (a person closed it).
+func (d *decider) dropStaleOpens() {
+	out := d.inst.Outbox[:0:0]
+	for _, a := range d.inst.Outbox {
+		if a.Kind == ActOpen && (d.inst.Phase.Finished() || d.inst.Steps[a.Step].Status != StepOpening) {
+			continue
+		}
+		out = append(out, a)
+	}
+	d.inst.Outbox = out
 }
 
 func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }

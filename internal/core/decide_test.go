@@ -104,12 +104,40 @@ func adopted(p *procedure.Procedure, children map[string]string) core.Instance {
 	return inst
 }
 
+// earlier is the parent of an earlier request for the same product.
+var earlier = core.TicketRef{Tracker: "ggus", ID: "900", Number: "10090"}
+
+// filed sets when the parent ticket was created.
+func filed(s *core.Snapshot, at time.Time) *core.Snapshot {
+	s.Ticket.CreatedAt = at
+	return s
+}
+
+// markedChild is a ticket found by the marker in its title, as the poll
+// shows it, opened an hour before t0.
+func markedChild(n, title, creator, st string) core.Snapshot {
+	return core.Snapshot{Ticket: core.Ticket{Ref: childRef(n), Title: title, Creator: creator, State: st,
+		CreatedAt: t0.Add(-time.Hour), URL: "https://ggus.example/" + n}}
+}
+
+// noChild checks that the step has no child recorded.
+func noChild(step string) func(*testing.T, core.Instance) {
+	return func(t *testing.T, got core.Instance) {
+		if c := got.Steps[step].Child; !c.IsZero() {
+			t.Errorf("step %s child = %v, want none", step, c)
+		}
+	}
+}
+
 func notes(inst core.Instance) []string {
 	var out []string
 	for _, a := range inst.Outbox {
 		s := string(a.Kind)
-		if a.Kind == core.ActNote || a.Kind == core.ActMail {
+		switch a.Kind {
+		case core.ActNote, core.ActMail:
 			s += ":" + a.Note
+		case core.ActOpen:
+			s += ":" + a.Step
 		}
 		out = append(out, s+"@"+a.Ticket.ID)
 	}
@@ -131,6 +159,10 @@ func TestDecide(t *testing.T) {
 		check     func(t *testing.T, got core.Instance)
 		// unrecorded: procbot has no record of the request (Observation.Unrecorded).
 		unrecorded bool
+		// others: the other requests for the product (Input.Others).
+		others []core.Request
+		// marked: tickets carrying the request's marker (Observation.Marked).
+		marked []core.Snapshot
 	}{
 		{
 			name:      "new complete request waits for approval and says so once",
@@ -213,7 +245,7 @@ func TestDecide(t *testing.T) {
 			parent:    parentSnap("open", article(2, "CHIEF@egi.eu", "Approved by the OMB on 2 Nov.\n/Approve")),
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening, "a1": core.StepWaiting},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if by := got.Steps["approval"].By; by != "CHIEF@egi.eu" {
 					t.Errorf("approved by %q", by)
@@ -226,7 +258,7 @@ func TestDecide(t *testing.T) {
 			parent:    &core.Snapshot{Ticket: core.Ticket{Ref: parent, State: "open", Tags: []string{"PROC19-approved"}}},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepOpening},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 		},
 		{
 			name:      "rejection by an operator notes the reason and closes the request",
@@ -253,7 +285,7 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening, "a2": core.StepWaiting},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:a1@1000", "open:b1@1000", "note:status@1000"},
 		},
 		{
 			name:      "a child in a non-terminal state leaves its step open",
@@ -299,7 +331,7 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "closed")},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"b1": core.StepSkipped, "a1": core.StepOpening},
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:a1@1000", "note:status@1000"},
 		},
 		{
 			name:      "the kind from the request's optional field decides applicability",
@@ -394,7 +426,7 @@ func TestDecide(t *testing.T) {
 			}(),
 			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd@egi.eu UMD representative\n/taskforce remove OLD@ngi.example")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:status@1000"},
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if len(got.TaskForce) != 1 || got.TaskForce[0] != (core.Member{Email: "umd@egi.eu", Role: "UMD representative"}) {
 					t.Errorf("task force %+v", got.TaskForce)
@@ -406,7 +438,7 @@ func TestDecide(t *testing.T) {
 			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
 			parent:    parentSnap("open", article(4, "ops@egi.eu", "/taskforce add umd-at-egi.eu")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+			wantOut:   []string{"note:bad-command@1000", "open:0a@1000", "note:status@1000"},
 			check: func(t *testing.T, got core.Instance) {
 				if !strings.Contains(got.Outbox[0].Reason, `"umd-at-egi.eu"`) || len(got.TaskForce) != 0 {
 					t.Errorf("reason %q, task force %v", got.Outbox[0].Reason, got.TaskForce)
@@ -418,7 +450,7 @@ func TestDecide(t *testing.T) {
 			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved}),
 			parent:    parentSnap("open", article(4, "jane@foo.example", "/taskforce add friend@foo.example")),
 			wantPhase: core.PhaseRunning,
-			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+			wantOut:   []string{"note:unauthorised@1000", "open:0a@1000", "note:status@1000"},
 		},
 		{
 			name:      "the Technology Provider's contact joins the task force once the data is complete",
@@ -588,6 +620,156 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name:       "a new request for a product whose request is still open is a duplicate of it",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, ParentURL: "https://ggus.example/900",
+				Product: " foostack ", Phase: core.PhaseRunning}},
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"relate@1000", "note:duplicate@1000", "close@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.DuplicateOf != earlier || got.DuplicateOfURL != "https://ggus.example/900" {
+					t.Errorf("duplicate of %v %q, want %v", got.DuplicateOf, got.DuplicateOfURL, earlier)
+				}
+			},
+		},
+		{
+			name:       "of two new requests for one product, the one filed later is the duplicate",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     filed(parentSnap("new", article(1, "jane@foo.example", fullBody)), t0),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack",
+				Phase: core.PhaseIncomplete, Unrecorded: true, Filed: t0.Add(-time.Minute)}},
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"relate@1000", "note:duplicate@1000", "close@1000"},
+		},
+		{
+			name:       "of two new requests for one product, the one filed first is the original",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     filed(parentSnap("new", article(1, "jane@foo.example", fullBody)), t0),
+			others: []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack",
+				Phase: core.PhaseIncomplete, Unrecorded: true, Filed: t0.Add(time.Minute)}},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:       "a finished request, a duplicate, another product or another procedure makes no duplicate",
+			unrecorded: true,
+			state:      core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0),
+			parent:     parentSnap("new", article(1, "jane@foo.example", fullBody)),
+			others: []core.Request{
+				{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack", Phase: core.PhaseCompleted},
+				{Key: "TEST1/ggus:901", Procedure: "TEST1", Parent: core.TicketRef{Tracker: "ggus", ID: "901"}, Product: "FooStack",
+					Phase: core.PhaseRejected, DuplicateOf: earlier},
+				{Key: "TEST1/ggus:902", Procedure: "TEST1", Parent: core.TicketRef{Tracker: "ggus", ID: "902"}, Product: "FooStack 2", Phase: core.PhaseRunning},
+				{Key: "OTHER/ggus:903", Procedure: "OTHER", Parent: core.TicketRef{Tracker: "ggus", ID: "903"}, Product: "FooStack", Phase: core.PhaseRunning},
+			},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a recorded request is not made a duplicate of a newer one",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			parent:    parentSnap("open", article(2, "jane@foo.example", "Any news?")),
+			others:    []core.Request{{Key: "TEST1/ggus:900", Procedure: "TEST1", Parent: earlier, Product: "FooStack", Phase: core.PhaseRunning}},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:       "a child procbot opened, found by its marker, is adopted and read",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"open:a1@1000", "open:b1@1000", "note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"approval": core.StepDone, "0a": core.StepDone, "a1": core.StepOpening, "b1": core.StepOpening},
+			check: func(t *testing.T, got core.Instance) {
+				st := got.Steps["0a"]
+				if st.Child != childRef("2000") || st.ChildURL != "https://ggus.example/2000" || !st.OpenedAt.Equal(t0.Add(-time.Hour)) {
+					t.Errorf("step 0a = %+v, want child 2000 opened an hour before t0", st)
+				}
+				for _, a := range got.Outbox {
+					if a.Kind == core.ActOpen && a.Attempt != core.ChildMarker("TEST1", parent, a.Step) {
+						t.Errorf("rebuilt, the opening of %s does not look for the child first: attempt %q", a.Step, a.Attempt)
+					}
+				}
+			},
+		},
+		{
+			name:       "a ticket with a step's marker that procbot did not open is not adopted",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "mallory@evil.example", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
+			check:     noChild("0a"),
+		},
+		{
+			name:       "a ticket with a step's marker in the wrong tracker is not adopted",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked: []core.Snapshot{{Ticket: core.Ticket{Ref: core.TicketRef{Tracker: "rt", ID: "77", Number: "77"},
+				Title: "[TEST1 ggus#10100 0a] Agree the UA.", Creator: "procbot", State: "resolved"}}},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"open:0a@1000", "note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpening},
+			check:     noChild("0a"),
+		},
+		{
+			name:      "a second ticket with a step's marker leaves the recorded child in place",
+			state:     state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			marked:    []core.Snapshot{markedChild("2005", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			check: func(t *testing.T, got core.Instance) {
+				if c := got.Steps["0a"].Child; c != childRef("2000") {
+					t.Errorf("step 0a child = %v, want the recorded 2000", c)
+				}
+			},
+		},
+		{
+			name:      "an approval step has no child to adopt",
+			state:     state(p, core.PhaseAwaitingApproval, nil),
+			marked:    []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 approval] Ask.", "procbot@egi.eu", "open")},
+			wantPhase: core.PhaseAwaitingApproval,
+			wantOut:   []string{"note:status@1000"},
+			wantSteps: map[string]core.StepStatus{"approval": core.StepWaiting},
+			check:     noChild("approval"),
+		},
+		{
+			name: "a step marked not applicable while its child is being opened is not opened",
+			state: func() core.Instance {
+				s := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpening}})
+				s.Outbox = []core.Action{{Kind: core.ActOpen, Ticket: parent, Step: "0a"}}
+				return s
+			}(),
+			parent:    parentSnap("open", article(2, "ops@egi.eu", "/na 0a agreed already")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepSkipped, "a1": core.StepOpening, "b1": core.StepOpening},
+			wantOut:   []string{"note:skipped@1000", "open:a1@1000", "open:b1@1000", "note:status@1000"},
+		},
+		{
+			name: "a request a person closed while a child was being opened opens nothing",
+			state: func() core.Instance {
+				s := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpening}})
+				s.Outbox = []core.Action{{Kind: core.ActOpen, Ticket: parent, Step: "0a"}}
+				return s
+			}(),
+			parent:    parentSnap("closed"),
+			wantPhase: core.PhaseClosed,
+			wantOut:   nil,
+		},
+		{
 			name:      "a finished request is left alone",
 			state:     state(p, core.PhaseCompleted, nil),
 			parent:    parentSnap("open", article(9, "ops@egi.eu", "/reject too late")),
@@ -599,8 +781,9 @@ func TestDecide(t *testing.T) {
 			pol := policy
 			pol.ApprovalTag = "proc19-approved"
 			pol.ReminderEvery = 7 * 24 * time.Hour
-			in := core.Input{Procedure: p, State: tc.state, Observed: core.Observation{Parent: tc.parent, Children: tc.children, Unrecorded: tc.unrecorded},
-				Policy: pol, Now: t0.Add(time.Hour)}
+			in := core.Input{Procedure: p, State: tc.state, Others: tc.others,
+				Observed: core.Observation{Parent: tc.parent, Children: tc.children, Unrecorded: tc.unrecorded, Marked: tc.marked},
+				Policy:   pol, Now: t0.Add(time.Hour)}
 			before := tc.state.Clone()
 			got := core.Decide(in)
 			if got.Phase != tc.wantPhase {

@@ -38,9 +38,10 @@ type StepStatus string
 
 const (
 	StepWaiting StepStatus = "waiting" // predecessors not done yet
-	// StepOpening: procbot decided to open the child and recorded that intent;
-	// the child's reference is not recorded yet. After a crash the executor
-	// looks for the child by its marker before creating one.
+	// StepOpening: procbot decided to open the child: an ActOpen for the
+	// step waits in the outbox, and the child's reference is not recorded
+	// yet. After a crash the executor looks for the child by its marker
+	// before creating one.
 	StepOpening StepStatus = "opening"
 	StepOpen    StepStatus = "open"    // child ticket exists and is not terminal
 	StepDone    StepStatus = "done"    // child closed, or the approval given

@@ -10,9 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,15 +118,19 @@ func New(cfg Config) (*Daemon, error) {
 type work struct {
 	proc *procedure.Procedure
 	inst core.Instance
-	// before is the request as recorded when the cycle began. It shares
-	// its maps and slices with inst, so what changes inst before the core
-	// decides (adopting a child, marking a read) replaces them rather than
-	// writing into them; the core works on its own copy.
+	// before is the request as recorded when the cycle began (zero for one
+	// first seen); the core decides on its own copy of inst.
 	before core.Instance
 	fresh  bool                   // first seen this cycle
 	parent *core.Ticket           // changed parent, to re-read
 	kids   map[string]core.Ticket // changed children, by step
-	found  []core.AuditEntry      // children found by their marker
+	// marked holds changed tickets that carry this request's child marker
+	// but are no request's recorded child, to re-read: the core adopts
+	// those procbot opened.
+	marked []core.Ticket
+	// others are the other requests for the same product, for the core
+	// to tell whether a request first seen this cycle repeats one.
+	others []core.Request
 }
 
 // readAlready reports whether this change of the ticket was read before:
@@ -182,7 +184,7 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 
 	failed := map[string]bool{}
 	cursors := map[string]time.Time{}
-	var orphans []core.Ticket // children procbot has no record of
+	var marked []core.Ticket // children procbot has no record of
 	for _, res := range d.pollAll(ctx) {
 		if res.err != nil {
 			failed[res.name] = true
@@ -204,14 +206,14 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 				continue
 			}
 			if _, ok := core.ParseMarker(t.Title); ok {
-				orphans = append(orphans, t)
+				marked = append(marked, t)
 				continue
 			}
 			d.discover(t, known, items)
 		}
 	}
-	markDuplicates(all, items)
-	d.adoptOrphans(orphans, items)
+	d.observeOthers(all, items)
+	observeMarked(marked, items)
 
 	keys := make([]string, 0, len(items))
 	for k := range items {
@@ -347,91 +349,53 @@ func (d *Daemon) trackerOK(name string) {
 	}
 }
 
-// markDuplicates marks a request first seen this cycle as a duplicate when
-// an earlier request for the same product is still open. Of two new ones,
-// the one created first is the original.
-func markDuplicates(all []core.Instance, items map[string]*work) {
-	type original struct {
-		ref core.TicketRef
-		url string
-	}
-	first := map[string]original{}
-	for _, inst := range all {
-		if !inst.Phase.Finished() && inst.DuplicateOf.IsZero() {
-			first[productKey(inst.Procedure, inst.Product)] = original{inst.Parent, inst.ParentURL}
-		}
-	}
+// observeOthers gives each request first seen this cycle the other
+// requests for the same product, recorded or also first seen, from which
+// the core tells whether it repeats one.
+func (d *Daemon) observeOthers(all []core.Instance, items map[string]*work) {
 	var fresh []*work
 	for _, w := range items {
 		if w.fresh {
 			fresh = append(fresh, w)
 		}
 	}
-	sort.Slice(fresh, func(i, j int) bool {
-		a, b := fresh[i].parent, fresh[j].parent
-		if !a.CreatedAt.Equal(b.CreatedAt) {
-			return a.CreatedAt.Before(b.CreatedAt)
-		}
-		return a.Ref.Key() < b.Ref.Key()
-	})
-	for _, w := range fresh {
-		key := productKey(w.proc.ID, w.inst.Product)
-		if o, ok := first[key]; ok {
-			w.inst.DuplicateOf, w.inst.DuplicateOfURL = o.ref, o.url
-			continue
-		}
-		first[key] = original{w.inst.Parent, w.inst.ParentURL}
-	}
-}
-
-func productKey(procedure, product string) string {
-	return procedure + "|" + strings.ToLower(strings.Join(strings.Fields(product), " "))
-}
-
-// adoptOrphans attaches children that procbot has no record of to their
-// requests, found by the marker in their titles. That happens when the
-// database was lost or restored from a backup: the trackers still hold the
-// children, and procbot must carry on with them, not open them again.
-func (d *Daemon) adoptOrphans(orphans []core.Ticket, items map[string]*work) {
-	if len(orphans) == 0 {
+	if len(fresh) == 0 {
 		return
 	}
-	byNumber := map[string]*work{}
-	for _, w := range items {
-		byNumber[core.ChildMarker(w.proc.ID, w.inst.Parent, "")] = w
+	byProduct := map[string][]core.Request{}
+	add := func(r core.Request) {
+		k := r.Procedure + "|" + core.ProductKey(r.Product)
+		byProduct[k] = append(byProduct[k], r)
 	}
-	sort.SliceStable(orphans, func(i, j int) bool { return orphans[i].CreatedAt.Before(orphans[j].CreatedAt) })
-	for _, t := range orphans {
+	for _, inst := range all {
+		add(core.Request{Key: inst.Key, Procedure: inst.Procedure, Parent: inst.Parent, ParentURL: inst.ParentURL,
+			Product: inst.Product, Phase: inst.Phase, DuplicateOf: inst.DuplicateOf, Filed: inst.CreatedAt})
+	}
+	for _, w := range fresh {
+		add(core.Request{Key: w.inst.Key, Procedure: w.inst.Procedure, Parent: w.inst.Parent, ParentURL: w.inst.ParentURL,
+			Product: w.inst.Product, Phase: w.inst.Phase, Unrecorded: true, Filed: w.parent.CreatedAt})
+	}
+	for _, w := range fresh {
+		w.others = byProduct[w.inst.Procedure+"|"+core.ProductKey(w.inst.Product)]
+	}
+}
+
+// observeMarked hands each ticket that carries a child marker but is no
+// request's recorded child to the request its marker names. Those of
+// finished requests, or of another procbot's, are left alone.
+func observeMarked(marked []core.Ticket, items map[string]*work) {
+	if len(marked) == 0 {
+		return
+	}
+	byMarker := map[string]*work{}
+	for _, w := range items {
+		byMarker[core.ChildMarker(w.proc.ID, w.inst.Parent, "")] = w
+	}
+	for _, t := range marked {
 		m, _ := core.ParseMarker(t.Title)
-		w := byNumber[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, "")]
-		if w == nil {
-			continue // a finished request, or another procbot's
+		if w := byMarker[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, "")]; w != nil && !w.readAlready(t) {
+			w.marked = append(w.marked, t)
 		}
-		st, ok := w.inst.Steps[m.Step]
-		step, _ := w.proc.Step(m.Step)
-		switch {
-		case !ok || (step.Kind != "" && step.Kind != procedure.KindTask):
-			continue // approvals and announcements have no child to adopt
-		case !d.openedByProcbot(t) || w.proc.RouteOf(m.Step).Tracker != t.Ref.Tracker:
-			// Anyone can put a marker in a title; only procbot's own
-			// account opens children.
-			d.cfg.Log.Warn().Str("instance", w.inst.Key).Str("step", m.Step).Str("ticket", t.Ref.String()).Str("creator", t.Creator).
-				Msg("a ticket carries a step's marker but procbot did not open it; ignored")
-			continue
-		case !st.Child.IsZero():
-			if st.Child.Key() != t.Ref.Key() {
-				d.cfg.Log.Warn().Str("instance", w.inst.Key).Str("step", m.Step).Str("recorded", st.Child.String()).Str("other", t.Ref.String()).
-					Msg("a second ticket carries this step's marker; procbot keeps the recorded one")
-			}
-			continue
-		case st.Status.Complete():
-			continue
-		}
-		st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, t.Ref, t.URL, t.CreatedAt
-		w.inst.Steps = maps.Clone(w.inst.Steps) // shared with w.before
-		w.inst.Steps[m.Step] = st
-		w.kids[m.Step] = t
-		w.found = append(w.found, d.entry(w.inst, m.Step, t.Ref, "adopted existing child "+t.Ref.String()+", found by its marker"))
 	}
 }
 
@@ -459,8 +423,9 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 	}
 }
 
-// decide re-reads what changed of one request, runs the core and carries
-// out what it decided.
+// decide observes one request (re-reads what changed of its tickets),
+// calls the core, and hands what it decided to the executor, which records
+// it and carries it out.
 func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
 	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
 	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
@@ -471,8 +436,8 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 				return fmt.Errorf("read new request %s: %w", w.parent.Ref, err)
 			}
 		} else {
+			snap.Changed = w.parent.UpdatedAt
 			obs.Parent = &snap
-			w.inst.Read = d.markRead(w.inst.Read, w.parent.Ref.Key(), w.parent.UpdatedAt)
 		}
 	}
 	for step, t := range w.kids {
@@ -486,53 +451,52 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 			continue
 		}
 		snap.Ticket.State = t.State // as polled, in case Get was skipped
+		snap.Changed = t.UpdatedAt
 		obs.Children[step] = snap
-		w.inst.Read = d.markRead(w.inst.Read, t.Ref.Key(), t.UpdatedAt)
 	}
-	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Policy: d.cfg.Policy, Now: d.cfg.Now()}
+	for _, t := range w.marked {
+		if failed[t.Ref.Tracker] {
+			continue
+		}
+		snap, err := d.snapshot(ctx, t.Ref, false)
+		if err != nil {
+			failed[t.Ref.Tracker] = true
+			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("ticket", t.Ref.String()).Msg("ticket found by its marker not read")
+			continue
+		}
+		snap.Ticket, snap.Changed = t, t.UpdatedAt
+		obs.Marked = append(obs.Marked, snap)
+	}
+	in := core.Input{Procedure: w.proc, State: w.inst, Observed: obs, Others: w.others, Policy: d.cfg.Policy, Now: d.cfg.Now()}
 	inst := core.Decide(in)
-	before := w.before
+	audit := d.adoptions(w, inst, obs.Marked)
 	if in.Rebuilding() {
-		w.found = append(w.found, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
-		// Any step may have a child that this cycle's search did not show
-		// (a tracker that failed): every step to open is checked first.
-		before = inst.Clone()
+		// The record is new; what it holds was there before it was lost.
+		audit = append(audit, d.entry(inst, "", inst.Parent, "rebuilt the record of this request from the trackers"))
+	} else {
+		audit = append(audit, transitions(w.proc, w.before, inst)...)
 	}
-	return d.execute(ctx, w.proc, before, inst, failed, w.found...)
+	return d.execute(ctx, w.proc, w.before, inst, failed, audit)
 }
 
-// readSettle is how old a change stamped to the whole second must be
-// before procbot trusts that a read saw all of it. RT stamps changes to the
-// whole second, so a note added in the second of a read leaves the
-// ticket's last change unchanged; until such a change is this old (clock
-// skew included), polls keep reading the ticket.
-const readSettle = 5 * time.Second
-
-// settled reports whether a read, at now, of a ticket last changed at at
-// saw the change for good: a later change shows as a later last change.
-// A stamp with a fraction of a second comes from a tracker that stamps
-// finer than RT (GGUS stamps milliseconds), where a later change gets a
-// later stamp however soon after the read it comes; so a burst of changes
-// is read once, not in every poll of the overlap. A whole-second stamp
-// settles after readSettle.
-func settled(now, at time.Time) bool {
-	return at.Nanosecond() != 0 || now.Sub(at) >= readSettle
-}
-
-// markRead records that the change of the ticket at the given time was
-// read. It returns a new map and leaves m as it was (m is shared with the
-// request as recorded, see work.before).
-func (d *Daemon) markRead(m map[string]time.Time, key string, at time.Time) map[string]time.Time {
-	m = maps.Clone(m)
-	if !settled(d.cfg.Now(), at) {
-		delete(m, key)
-		return m
+// adoptions lists, for the audit log, the children the core adopted of
+// the tickets found by their marker, and logs those it did not.
+func (d *Daemon) adoptions(w *work, inst core.Instance, marked []core.Snapshot) []core.AuditEntry {
+	var out []core.AuditEntry
+	for _, snap := range marked {
+		t := snap.Ticket
+		m, _ := core.ParseMarker(t.Title)
+		if inst.Steps[m.Step].Child == t.Ref && w.before.Steps[m.Step].Child != t.Ref {
+			out = append(out, d.entry(inst, m.Step, t.Ref, "adopted existing child "+t.Ref.String()+", found by its marker"))
+			continue
+		}
+		if inst.Steps[m.Step].Child != t.Ref {
+			d.cfg.Log.Warn().Str("instance", inst.Key).Str("step", m.Step).Str("ticket", t.Ref.String()).Str("creator", t.Creator).
+				Str("recorded", inst.Steps[m.Step].Child.String()).
+				Msg("a ticket carries a step's marker but is not taken as its child: procbot did not open it, it is not in the step's tracker, or the step has its child already")
+		}
 	}
-	if m == nil {
-		m = map[string]time.Time{}
-	}
-	m[key] = at
-	return m
+	return out
 }
 
 func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (core.Snapshot, error) {

@@ -636,3 +636,50 @@ func TestStatusNoteWithLostAnswerIsPostedOnce(t *testing.T) {
 		t.Errorf("procbot's status note is on the request %d times, want once", len(notes))
 	}
 }
+
+// TestRecordOfAnOlderProcbotIsCarriedOn: an older procbot recorded that it
+// would open a child as the step's status alone ("opening", nothing in the
+// outbox), created the child and stopped before recording it. The current
+// procbot, on that database, adopts the child by its marker instead of
+// opening a second, also when the child is too old to show in a poll.
+func TestRecordOfAnOlderProcbotIsCarriedOn(t *testing.T) {
+	w := newWorld(t, func(c *config.Config) { c.PollOverlap = 0 })
+	parent := w.approved(t)
+	w.cycle(t) // reads the children and notes the approval made
+	w.cycle(t) // and now polls past them
+	inst := w.instance(t, parent)
+	var step string
+	var child core.TicketRef
+	for id, st := range inst.Steps {
+		if st.Status == core.StepOpen && !st.Child.IsZero() {
+			step, child = id, st.Child
+		}
+	}
+	if step == "" {
+		t.Fatalf("no child opened after the approval: %+v", inst.Steps)
+	}
+	st := inst.Steps[step]
+	st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpening, core.TicketRef{}, "", time.Time{}
+	inst.Steps[step] = st
+	for _, a := range inst.Outbox {
+		if a.Kind == core.ActOpen {
+			t.Fatalf("the outbox already holds an opening: %+v", a)
+		}
+	}
+	if err := w.app.Store.PutInstanceAudit(inst); err != nil {
+		t.Fatal(err)
+	}
+	children := w.noDuplicates(t)
+
+	w.cycle(t)
+	got := w.instance(t, parent)
+	if st := got.Steps[step]; st.Status != core.StepOpen || st.Child != child {
+		t.Errorf("step %s = %s with child %v, want open with the child the older procbot created, %v", step, st.Status, st.Child, child)
+	}
+	if n := w.noDuplicates(t); n != children {
+		t.Errorf("%d children, want the %d there were", n, children)
+	}
+	if !strings.Contains(strings.Join(w.what, "\n"), step+" adopted existing child") {
+		t.Errorf("audit log does not record the adoption:\n%s", strings.Join(w.what, "\n"))
+	}
+}

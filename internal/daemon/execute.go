@@ -16,74 +16,93 @@ import (
 // every side effect the core decided is carried out here, checked before
 // and recorded after.
 
-// execute records the decision, then carries out its side effects one by
-// one, recording each as soon as the tracker has it.
+// execute records the decision with its audit entries, then carries out
+// the side effects in the outbox one by one, in the order the core queued
+// them: for each, check what an earlier attempt left, act, and record the
+// effect as soon as the tracker has it. Opening a child is one of them.
 //
 // Side effects on a tracker that failed this cycle wait for the next one:
 // procbot does not spend the cycle waiting on a tracker that is down. So do
 // those that follow a failed one on the same ticket.
-func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, notes ...core.AuditEntry) error {
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, entries []core.AuditEntry) error {
 	// A request nothing happened to is not written again: a quiet cycle
 	// costs the store nothing.
-	if len(notes) > 0 || before.Key == "" || !inst.Equal(before) {
-		if err := d.record(inst, append(notes, transitions(p, before, inst)...)...); err != nil {
+	if len(entries) > 0 || before.Key == "" || !inst.Equal(before) {
+		if err := d.record(inst, entries...); err != nil {
 			return err
 		}
 	}
 	d.crash(CrashAfterIntent)
 	var errs []error
-	for id := range p.InOrder() {
-		if inst.Steps[id].Status != core.StepOpening || failed[p.RouteOf(id).Tracker] {
-			continue
-		}
-		// Only a step that was already opening when this cycle began can
-		// have a child from an earlier attempt.
-		retry := before.Steps[id].Status == core.StepOpening
-		next, err := d.openChild(ctx, p, inst, id, retry)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("open step %s: %w", id, err))
-			continue
-		}
-		inst = next
-	}
 	// Effects on one ticket keep their order: once one fails, the later
 	// ones on that ticket wait with it for the next cycle, so that a
 	// request is never closed before its announcement is on the ticket.
 	held := map[string]bool{}
 	for i := 0; i < len(inst.Outbox); {
 		a := inst.Outbox[i]
-		if failed[a.Ticket.Tracker] || held[a.Ticket.Key()] {
+		tracker, ticket := target(p, a)
+		if failed[tracker] || held[ticket] {
 			i++
 			continue
 		}
 		var err error
-		what := d.describe(a)
-		if a.Kind == core.ActNote {
+		next, what, on := inst, d.describe(a), a.Ticket
+		switch a.Kind {
+		case core.ActNote:
 			var there bool
-			if inst, there, err = d.note(ctx, p, inst, i); there {
+			if next, there, err = d.note(ctx, p, inst, i); there {
 				what = fmt.Sprintf("%s note already on %s, not posted again", a.Note, a.Ticket)
 			}
-		} else {
+		case core.ActOpen:
+			var child core.Ticket
+			if child, what, err = d.openChild(ctx, p, inst, a, a.Attempt != "" || openPending(before, a.Step)); err == nil {
+				next = inst.Clone()
+				st := next.Steps[a.Step]
+				st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
+				next.Steps[a.Step] = st
+				on = child.Ref
+			}
+		default:
 			err = d.do(ctx, p, inst, a)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s on %s: %w", a.Kind, a.Note, a.Ticket, err))
-			held[a.Ticket.Key()] = true
+			inst = next // with the attempt recorded, if one was
+			errs = append(errs, fmt.Errorf("%s %s%s on %s: %w", a.Kind, a.Note, a.Step, a.Ticket, err))
+			held[ticket] = true
 			i++ // stays in the outbox for the next cycle
 			continue
 		}
-		d.crash(CrashAfterEffect)
-		next := inst.Clone()
+		if a.Kind != core.ActOpen {
+			d.crash(CrashAfterEffect) // an open has its own: CrashAfterCreate
+		}
+		next = next.Clone()
 		next.Outbox = append(next.Outbox[:i:i], next.Outbox[i+1:]...)
 		if a.Digest != "" {
 			next.Posted[a.Note] = a.Digest
 		}
-		if err := d.record(next, d.entry(next, a.Step, a.Ticket, what)); err != nil {
+		if err := d.record(next, d.entry(next, a.Step, on, what)); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		inst = next
 	}
 	return errors.Join(errs...)
+}
+
+// target names the tracker an action changes, and the ticket whose
+// effects keep their order. Opening a child changes the tracker the step
+// is routed to, and waits for no other effect.
+func target(p *procedure.Procedure, a core.Action) (tracker, ticket string) {
+	if a.Kind == core.ActOpen {
+		return p.RouteOf(a.Step).Tracker, "open " + a.Step
+	}
+	return a.Ticket.Tracker, a.Ticket.Key()
+}
+
+// openPending reports whether the opening of the step's child was in the
+// outbox when the cycle began: an earlier attempt may have created the
+// child and stopped, or lost the tracker's answer, before recording it.
+func openPending(before core.Instance, step string) bool {
+	return slices.ContainsFunc(before.Outbox, func(a core.Action) bool { return a.Kind == core.ActOpen && a.Step == step })
 }
 
 // note posts the note at inst.Outbox[i]. Like a child, a note may have
@@ -128,15 +147,20 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 // changed when it stored it.
 func noteDigest(body string) string { return core.NoteDigest(body) }
 
-// openChild opens the child ticket of one step, or adopts the one a
-// previous attempt created but could not record.
-func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, id string, retry bool) (core.Instance, error) {
+// openChild opens the child ticket of a step, or, when an earlier attempt
+// may have created it (look), finds it by its marker. It returns the child
+// and what was done, for the audit log; the caller records it.
+func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action, look bool) (core.Ticket, string, error) {
+	id := a.Step
 	route := p.RouteOf(id)
 	tr := d.trackers[route.Tracker]
+	if tr == nil {
+		return core.Ticket{}, "", fmt.Errorf("tracker %q is not configured", route.Tracker)
+	}
 	marker := core.ChildMarker(p.ID, inst.Parent, id)
 	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
 	if err != nil {
-		return inst, err
+		return core.Ticket{}, "", err
 	}
 	// Check: an earlier attempt may have created the child and crashed, or
 	// lost the tracker's answer, before recording it. The marker in the
@@ -145,10 +169,10 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	// its database and RT's TicketSQL is SQL, so neither lags behind.
 	var child core.Ticket
 	what := ""
-	if retry {
+	if look {
 		found, err := tr.Changed(ctx, marker, time.Time{})
 		if err != nil {
-			return inst, fmt.Errorf("look for an existing child %s: %w", marker, err)
+			return core.Ticket{}, "", fmt.Errorf("look for an existing child %s: %w", marker, err)
 		}
 		for _, t := range found {
 			if strings.HasPrefix(t.Title, marker) && d.openedByProcbot(t) {
@@ -160,7 +184,7 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	if child.Ref.IsZero() {
 		body, err := d.cfg.Renderer.ChildBody(p, inst, id)
 		if err != nil {
-			return inst, err
+			return core.Ticket{}, "", err
 		}
 		// No tags: GGUS may refuse tags it does not know yet (Zammad's
 		// tag_new setting), and the marker in the title does their job.
@@ -171,27 +195,19 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			nt.ParentURL = inst.ParentURL
 		}
 		// Act. A ticket that was created but could not be linked is not
-		// recorded here: the next attempt finds it by its marker, adopts
-		// and links it, instead of creating another.
+		// recorded: the next attempt finds it by its marker, adopts and
+		// links it, instead of creating another.
 		if child, err = tr.Create(ctx, nt); err != nil {
-			return inst, fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
+			return core.Ticket{}, "", fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
 		}
 		what = "opened child"
 		d.crash(CrashAfterCreate)
 	} else if inst.Parent.Tracker == route.Tracker {
 		if err := tr.Link(ctx, inst.Parent, child.Ref); err != nil {
-			return inst, fmt.Errorf("link adopted child %s: %w", child.Ref, err)
+			return core.Ticket{}, "", fmt.Errorf("link adopted child %s: %w", child.Ref, err)
 		}
 	}
-	// Record.
-	next := inst.Clone()
-	st := next.Steps[id]
-	st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
-	next.Steps[id] = st
-	if err := d.record(next, d.entry(next, id, child.Ref, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue))); err != nil {
-		return inst, err
-	}
-	return next, nil
+	return child, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
 }
 
 // do carries out one outbox action.
