@@ -164,22 +164,23 @@ func (d *decider) read(snap Snapshot) {
 		return
 	}
 	key := snap.Ticket.Ref.Key()
-	if !settled(d.now, snap.Changed) {
+	if !settled(d.now, snap.Changed, snap.Ticket.Ref.Tracker) {
 		delete(d.inst.Read, key)
 		return
 	}
 	d.inst.Read[key] = snap.Changed
 }
 
-// settled reports whether a read, at now, of a ticket last changed at at
-// saw the change for good: a later change shows as a later last change.
-// A stamp with a fraction of a second comes from a tracker that stamps
-// finer than RT (GGUS stamps milliseconds), where a later change gets a
-// later stamp however soon after the read it comes; so a burst of changes
-// is read once, not in every poll of the overlap. A whole-second stamp
-// settles after ReadSettle.
-func settled(now, at time.Time) bool {
-	return at.Nanosecond() != 0 || now.Sub(at) >= ReadSettle
+// settled reports whether a read, at now, of a ticket of the tracker last
+// changed at at saw the change for good: a later change shows as a later
+// last change. GGUS (Zammad) stamps changes to the millisecond, so a later
+// change gets a later stamp however soon after the read it comes, and a
+// burst of changes is read once, not in every poll of the overlap; that
+// holds also for a stamp that happens to fall on a whole second. RT, and
+// any tracker procbot does not know to stamp finer, stamps to the whole
+// second: such a change settles after ReadSettle.
+func settled(now, at time.Time, tracker string) bool {
+	return tracker == TrackerGGUS || now.Sub(at) >= ReadSettle
 }
 
 // ReadSettle is how old a change stamped to the whole second must be
