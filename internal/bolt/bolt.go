@@ -92,6 +92,14 @@ type DB struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	// live is the index of live requests as last committed, kept in
+	// memory too so that a poll cycle reads it without decoding it. The
+	// mutex is held across each write of a record, so that the order in
+	// which writes change it is the order in which they commit.
+	liveMu sync.Mutex
+	live   map[string]core.Live
+	sorted []core.Live // live in key order; nil after a write
 }
 
 // Open opens (creating it unless opts.ReadOnly) the database at path. The
@@ -149,6 +157,10 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = writeOwner(ownerPath(path), time.Now())
 	}
 	if err := d.init(); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if err := d.loadLive(); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
@@ -379,6 +391,8 @@ func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) er
 	if err != nil {
 		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
 	}
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
 	err = d.db.Update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketInstances).Put([]byte(inst.Key), v); err != nil {
 			return err
@@ -398,6 +412,12 @@ func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) er
 	})
 	if err != nil {
 		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
+	}
+	d.sorted = nil
+	if inst.Pending() {
+		d.live[inst.Key] = inst.Live()
+	} else {
+		delete(d.live, inst.Key)
 	}
 	return nil
 }

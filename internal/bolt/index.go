@@ -98,16 +98,21 @@ func buildIndex(tx *bbolt.Tx) error {
 	})
 }
 
-// Live returns the index entries of the requests procbot still has
-// something to do for, in key order, without decoding their records.
-func (d *DB) Live() ([]core.Live, error) {
-	var out []core.Live
+// loadLive reads the index of live requests into memory. A read-only
+// database of an older layout has no index: it is computed from the
+// records, and not written.
+func (d *DB) loadLive() error {
+	live := map[string]core.Live{}
 	err := d.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketLive)
 		if b == nil {
-			return nil // read-only, on a database without the index
+			return tx.Bucket(bucketInstances).ForEach(func(k, v []byte) error {
+				if inst, err := decodeInstance(k, v); err == nil && inst.Pending() {
+					live[inst.Key] = inst.Live()
+				}
+				return nil
+			})
 		}
-		out = make([]core.Live, 0, b.Stats().KeyN)
 		return b.ForEach(func(k, v []byte) error {
 			// An entry that does not decode stands for a request whose
 			// record is to be read every cycle, until it is written again.
@@ -115,14 +120,34 @@ func (d *DB) Live() ([]core.Live, error) {
 			if err := json.Unmarshal(v, &l); err != nil || l.Key != string(k) {
 				l = core.Live{Key: string(k), Effects: true}
 			}
-			out = append(out, l)
+			live[l.Key] = l
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bolt: read the index of live requests: %w", err)
+		return fmt.Errorf("bolt: read the index of live requests in %s: %w", d.path, err)
 	}
-	return out, nil
+	d.liveMu.Lock()
+	d.live, d.sorted = live, nil
+	d.liveMu.Unlock()
+	return nil
+}
+
+// Live returns the index entries of the requests procbot still has
+// something to do for, in key order, without reading their records. The
+// slice and the entries' slices are the store's: callers do not change
+// them (a write replaces the slice, so one returned stays as it was).
+func (d *DB) Live() ([]core.Live, error) {
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
+	if d.sorted == nil {
+		d.sorted = make([]core.Live, 0, len(d.live))
+		for _, l := range d.live {
+			d.sorted = append(d.sorted, l)
+		}
+		sort.Slice(d.sorted, func(i, j int) bool { return d.sorted[i].Key < d.sorted[j].Key })
+	}
+	return d.sorted, nil
 }
 
 // Concerned returns, for each of the given ticket keys that is the parent
