@@ -25,6 +25,17 @@ type Live struct {
 	Effects bool `json:"effects,omitempty"`
 	// Open lists the steps whose child is open, for their reminders.
 	Open []OpenStep `json:"open,omitempty"`
+	// Read is Instance.Read: a poll that shows a ticket at the change
+	// already read (polls overlap) needs the record no more than the
+	// ticket.
+	Read map[string]time.Time `json:"read,omitempty"`
+}
+
+// ReadAlready reports whether the request has read the ticket at its
+// current change.
+func (l Live) ReadAlready(t Ticket) bool {
+	last, ok := l.Read[t.Ref.Key()]
+	return ok && !t.UpdatedAt.IsZero() && last.Equal(t.UpdatedAt)
 }
 
 // OpenStep is a step whose child is open, as far as its reminder goes.
@@ -37,7 +48,7 @@ type OpenStep struct {
 // Live returns what the store's index keeps of the request.
 func (in Instance) Live() Live {
 	l := Live{Key: in.Key, Procedure: in.Procedure, Parent: in.Parent, ParentURL: in.ParentURL,
-		Product: in.Product, Phase: in.Phase, DuplicateOf: in.DuplicateOf, Effects: len(in.Outbox) > 0}
+		Product: in.Product, Phase: in.Phase, DuplicateOf: in.DuplicateOf, Effects: len(in.Outbox) > 0, Read: in.Read}
 	for id, st := range in.Steps {
 		if !st.Child.IsZero() {
 			l.Children = append(l.Children, st.Child)

@@ -236,7 +236,8 @@ type loaded struct {
 }
 
 // load reads the records a cycle concerns, and no others: those of the
-// live requests that a changed ticket is the parent or a child of, that
+// live requests that a changed ticket is the parent or a child of (unless
+// the index says the request read the ticket at that change already), that
 // the marker of a changed ticket names, that have effects waiting
 // (outbox actions, a child being opened) or whose reminder is due.
 // Finished requests are not read: of a ticket that could start a new
@@ -254,8 +255,14 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 		return loaded{}, fmt.Errorf("read the ticket index: %w", err)
 	}
 	var want []string
-	for _, keys := range concerned {
-		want = append(want, keys...)
+	for _, res := range polls {
+		for _, t := range res.changed {
+			for _, k := range concerned[t.Ref.Key()] {
+				if l, ok := liveEntry(live, k); !ok || !l.ReadAlready(t) {
+					want = append(want, k)
+				}
+			}
+		}
 	}
 	for _, res := range polls {
 		for _, t := range res.changed {
@@ -326,6 +333,15 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 		}
 	}
 	return ld, nil
+}
+
+// liveEntry finds the request's entry in live, which is in key order.
+func liveEntry(live []core.Live, key string) (core.Live, bool) {
+	i := sort.Search(len(live), func(i int) bool { return live[i].Key >= key })
+	if i < len(live) && live[i].Key == key {
+		return live[i], true
+	}
+	return core.Live{}, false
 }
 
 // setAside logs a record that does not decode, once per record and reason.

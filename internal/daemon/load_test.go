@@ -41,28 +41,64 @@ func (s *readCounter) take() []string {
 	return out
 }
 
-// TestCycleReadsOnlyWhatChanged: a cycle reads the records of the requests
-// whose tickets it was shown changed, not those of every live request. A
-// request whose tickets did not change since the others were filed is not
-// read, while a request whose child closed is read and advances.
-func TestCycleReadsOnlyWhatChanged(t *testing.T) {
+// countingWorld starts procbot on a new world, with its clock ahead by
+// ahead and cfg changed by change, counting the records its cycles read.
+func countingWorld(t *testing.T, change func(*config.Config), ahead time.Duration) (*world, *readCounter) {
+	t.Helper()
 	env, err := demo.NewEnv("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
 	cfg := env.Config
-	cfg.PollOverlap = 0 // a poll shows only what changed at or after its cursor
+	if change != nil {
+		change(&cfg)
+	}
 	counter := &readCounter{}
-	a, err := app.New(context.Background(), cfg, zerolog.New(&testlog.Buffer{}), app.Options{Store: func(s daemon.Store) daemon.Store {
-		counter.Store = s
-		return counter
-	}})
+	a, err := app.New(context.Background(), cfg, zerolog.New(&testlog.Buffer{}), app.Options{
+		Now: func() time.Time { return time.Now().Add(ahead) },
+		Store: func(s daemon.Store) daemon.Store {
+			counter.Store = s
+			return counter
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	w := &world{env: env, logs: &testlog.Buffer{}, app: a}
+	return &world{env: env, logs: &testlog.Buffer{}, app: a}, counter
+}
+
+// TestOverlapReadsNoRecord: the polls overlap, so an idle cycle right
+// after requests were filed is shown every ticket again; each was read at
+// that change already, and the cycle reads no record for them.
+func TestOverlapReadsNoRecord(t *testing.T) {
+	// procbot's clock runs a minute ahead, so every change has settled;
+	// the 2-minute overlap shows every ticket again.
+	w, counter := countingWorld(t, func(c *config.Config) { c.PollOverlap = 2 * time.Minute }, time.Minute)
+	for _, product := range []string{"FooStack", "BarStack"} {
+		parent := w.filed(t, product)
+		if err := w.env.Operator.AddNote(context.Background(), parent.Ref.ID, "/approve", true); err != nil {
+			t.Fatal(err)
+		}
+		w.cycle(t)
+	}
+	w.cycle(t)
+	w.cycle(t)
+	counter.take()
+	w.cycle(t)
+	if read := counter.take(); len(read) != 0 {
+		t.Errorf("an idle cycle read the records of %v", read)
+	}
+}
+
+// TestCycleReadsOnlyWhatChanged: a cycle reads the records of the requests
+// whose tickets it was shown changed, not those of every live request. A
+// request whose tickets did not change since the others were filed is not
+// read, while a request whose child closed is read and advances.
+func TestCycleReadsOnlyWhatChanged(t *testing.T) {
+	// A poll shows only what changed at or after its cursor.
+	w, counter := countingWorld(t, func(c *config.Config) { c.PollOverlap = 0 }, 0)
+	env := w.env
 
 	approve := func(product string) core.Ticket {
 		parent := w.filed(t, product)
