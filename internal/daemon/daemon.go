@@ -188,7 +188,7 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 				continue
 			}
 			if ld.concerned[key] {
-				continue // the parent of a request, or a child of one set aside
+				continue // of a live request not read: read at this change already, or set aside
 			}
 			if _, ok := core.ParseMarker(t.Title); ok {
 				orphans = append(orphans, t)
