@@ -50,6 +50,9 @@ type Options struct {
 	OnEvent func(core.AuditEntry)
 	// Crash is daemon.Config.Crash: only the crash test sets it.
 	Crash func(point string)
+	// Store, if set, wraps the store the daemon reads and records in; a
+	// test counts with it what a cycle reads.
+	Store func(daemon.Store) daemon.Store
 }
 
 // Logger builds the logger the settings ask for, writing to w.
@@ -216,8 +219,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	if cfg.DryRun && mailRoom.Mailer != nil {
 		mailRoom.Mailer = dryMailer{log: log}
 	}
+	var dst daemon.Store = st
+	if opts.Store != nil {
+		dst = opts.Store(dst)
+	}
 	d, err := daemon.New(daemon.Config{
-		Procedures: procs, Trackers: trackers, Store: st, Renderer: rnd, Policy: policy,
+		Procedures: procs, Trackers: trackers, Store: dst, Renderer: rnd, Policy: policy,
 		CloseState: closeState, Overlap: cfg.PollOverlap,
 		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})

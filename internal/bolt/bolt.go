@@ -19,6 +19,11 @@
 //	audit      big-endian uint64 sequence → JSON of core.AuditEntry
 //	mail       mail key → JSON of core.MailRecord (what was sent, or is being)
 //	meta       "schema" → schema version, decimal
+//	live       request key → JSON of core.Live, for live requests (index.go)
+//	tickets    ticket key NUL request key → empty, for live requests
+//
+// A database of schema version 1 has no index; Open builds it from the
+// records and records version 2, which an older procbot refuses to write.
 package bolt
 
 import (
@@ -42,7 +47,7 @@ import (
 )
 
 // SchemaVersion is the layout version this procbot writes and understands.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for the file lock unless told otherwise.
 const DefaultTimeout = 3 * time.Second
@@ -87,6 +92,14 @@ type DB struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	// live is the index of live requests as last committed, kept in
+	// memory too so that a poll cycle reads it without decoding it. The
+	// mutex is held across each write of a record, so that the order in
+	// which writes change it is the order in which they commit.
+	liveMu sync.Mutex
+	live   map[string]core.Live
+	sorted []core.Live // live in key order; nil after a write
 }
 
 // Open opens (creating it unless opts.ReadOnly) the database at path. The
@@ -144,6 +157,10 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = writeOwner(ownerPath(path), time.Now())
 	}
 	if err := d.init(); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if err := d.loadLive(); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
@@ -205,24 +222,25 @@ func openMapped(path string, opts *bbolt.Options) (db *bbolt.DB, err error) {
 
 // init checks the schema version and, when writable, creates the buckets.
 func (d *DB) init() error {
-	check := func(tx *bbolt.Tx) (found bool, err error) {
+	// check returns the schema version recorded, 0 if none.
+	check := func(tx *bbolt.Tx) (version int, err error) {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			return false, nil
+			return 0, nil
 		}
 		v := meta.Get(keySchema)
 		if v == nil {
-			return false, nil
+			return 0, nil
 		}
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 1 {
-			return true, fmt.Errorf("bolt: database %s has an unreadable schema version %q: %w", d.path, v, ErrSchema)
+			return 0, fmt.Errorf("bolt: database %s has an unreadable schema version %q: %w", d.path, v, ErrSchema)
 		}
 		if n > SchemaVersion {
-			return true, fmt.Errorf("bolt: database %s has schema version %d, newer than the %d this procbot understands; run a newer procbot: %w",
+			return 0, fmt.Errorf("bolt: database %s has schema version %d, newer than the %d this procbot understands; run a newer procbot: %w",
 				d.path, n, SchemaVersion, ErrSchema)
 		}
-		return true, nil
+		return n, nil
 	}
 	if d.readOnly {
 		return d.db.View(func(tx *bbolt.Tx) error {
@@ -231,16 +249,22 @@ func (d *DB) init() error {
 		})
 	}
 	err := d.db.Update(func(tx *bbolt.Tx) error {
-		found, err := check(tx)
+		version, err := check(tx)
 		if err != nil {
 			return err
 		}
+		indexed := version >= indexSchema && tx.Bucket(bucketLive) != nil && tx.Bucket(bucketTickets) != nil
 		for _, name := range [][]byte{bucketInstances, bucketCursors, bucketAudit, bucketMail, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("bolt: create bucket %q in %s: %w", name, d.path, err)
 			}
 		}
-		if !found {
+		if !indexed {
+			if err := buildIndex(tx); err != nil {
+				return fmt.Errorf("bolt: build the index of live requests in %s: %w", d.path, err)
+			}
+		}
+		if version < SchemaVersion {
 			if err := tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 				return fmt.Errorf("bolt: record schema version in %s: %w", d.path, err)
 			}
@@ -367,8 +391,13 @@ func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) er
 	if err != nil {
 		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
 	}
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
 	err = d.db.Update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketInstances).Put([]byte(inst.Key), v); err != nil {
+			return err
+		}
+		if err := index(tx, inst); err != nil {
 			return err
 		}
 		for _, e := range entries {
@@ -383,6 +412,12 @@ func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) er
 	})
 	if err != nil {
 		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
+	}
+	d.sorted = nil
+	if inst.Pending() {
+		d.live[inst.Key] = inst.Live()
+	} else {
+		delete(d.live, inst.Key)
 	}
 	return nil
 }

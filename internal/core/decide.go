@@ -663,16 +663,15 @@ func (d *decider) duplicate() {
 // remind queues one reminder on the child of every step open longer than
 // its due time, at most once per Policy.ReminderEvery.
 func (d *decider) remind() {
-	every := d.in.Policy.ReminderEvery
-	if every <= 0 {
+	if d.in.Policy.ReminderEvery <= 0 {
 		return
 	}
 	for id := range d.p.InOrder() {
 		st := d.inst.Steps[id]
-		if st.Status != StepOpen || st.Child.IsZero() || st.OpenedAt.IsZero() {
+		if st.Status != StepOpen || st.Child.IsZero() {
 			continue
 		}
-		if d.now.Sub(st.OpenedAt) < d.p.Due(id) || (!st.RemindedAt.IsZero() && d.now.Sub(st.RemindedAt) < every) {
+		if !reminderDue(d.p, d.in.Policy, id, st.OpenedAt, st.RemindedAt, d.now) {
 			continue
 		}
 		st.RemindedAt = d.now

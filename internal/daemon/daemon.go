@@ -155,37 +155,21 @@ func (d *Daemon) Rebuild(ctx context.Context) error {
 
 // Cycle polls every tracker once and acts on what changed.
 func (d *Daemon) Cycle(ctx context.Context) error {
-	all, bad, err := d.cfg.Store.Records()
+	live, err := d.cfg.Store.Live()
 	if err != nil {
-		return fmt.Errorf("read recorded requests: %w", err)
+		return fmt.Errorf("read the index of live requests: %w", err)
 	}
-	known := map[string]bool{}         // instance keys
-	parents := map[string][]string{}   // ticket key -> instance keys
-	children := map[string][2]string{} // ticket key -> instance key, step
-	items := map[string]*work{}
-	for _, b := range bad {
-		// Its request is left alone: known, so that it is not taken
-		// for a new one, and no work, so nothing is done for it.
-		known[b.Key] = true
-		d.setAside(b)
+	polls := d.pollAll(ctx)
+	ld, err := d.load(live, polls)
+	if err != nil {
+		return err
 	}
-	for _, inst := range all {
-		known[inst.Key] = true
-		parents[inst.Parent.Key()] = append(parents[inst.Parent.Key()], inst.Key)
-		for id, st := range inst.Steps {
-			if !st.Child.IsZero() {
-				children[st.Child.Key()] = [2]string{inst.Key, id}
-			}
-		}
-		if p := d.procs[inst.Procedure]; p != nil && inst.Pending() {
-			items[inst.Key] = &work{proc: p, inst: inst, before: inst, kids: map[string]core.Ticket{}}
-		}
-	}
+	items := ld.items
 
 	failed := map[string]bool{}
 	cursors := map[string]time.Time{}
 	var marked []core.Ticket // children procbot has no record of
-	for _, res := range d.pollAll(ctx) {
+	for _, res := range polls {
 		if res.err != nil {
 			failed[res.name] = true
 			continue
@@ -193,26 +177,29 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		cursors[res.name] = res.cursor
 		for _, t := range res.changed {
 			key := t.Ref.Key()
-			for _, ik := range parents[key] {
+			for _, ik := range ld.parents[key] {
 				if w := items[ik]; w != nil && !w.readAlready(t) {
 					tt := t
 					w.parent = &tt
 				}
 			}
-			if c, ok := children[key]; ok {
+			if c, ok := ld.children[key]; ok {
 				if w := items[c[0]]; w != nil && !w.readAlready(t) {
 					w.kids[c[1]] = t
 				}
 				continue
 			}
+			if ld.concerned[key] {
+				continue // of a live request not read: read at this change already, or set aside
+			}
 			if _, ok := core.ParseMarker(t.Title); ok {
 				marked = append(marked, t)
 				continue
 			}
-			d.discover(t, known, items)
+			d.discover(t, ld.known, items)
 		}
 	}
-	d.observeOthers(all, items)
+	d.observeOthers(live, items)
 	observeMarked(marked, items)
 
 	keys := make([]string, 0, len(items))
@@ -234,6 +221,129 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// loaded is what a cycle reads of the store.
+type loaded struct {
+	items map[string]*work // requests to decide on, by key
+	// concerned holds the changed tickets that are the parent or a child
+	// of a live request; parents and children say which, for the requests
+	// whose records decoded.
+	concerned map[string]bool
+	parents   map[string][]string  // ticket key -> request keys
+	children  map[string][2]string // ticket key -> request key, step
+	// known holds the keys of recorded requests among those read and
+	// those a changed ticket could start, finished ones included.
+	known map[string]bool
+}
+
+// load reads the records a cycle concerns, and no others: those of the
+// live requests that a changed ticket is the parent or a child of (unless
+// the index says the request read the ticket at that change already), that
+// the marker of a changed ticket names, that have effects waiting
+// (outbox actions, a child being opened) or whose reminder is due.
+// Finished requests are not read: of a ticket that could start a new
+// request, the store is only asked whether its request is recorded.
+func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
+	var changed []string
+	var marked, unindexed []core.Ticket
+	for _, res := range polls {
+		for _, t := range res.changed {
+			changed = append(changed, t.Ref.Key())
+		}
+	}
+	concerned, err := d.cfg.Store.Concerned(changed)
+	if err != nil {
+		return loaded{}, fmt.Errorf("read the ticket index: %w", err)
+	}
+	var want []string
+	for _, res := range polls {
+		for _, t := range res.changed {
+			for _, k := range concerned[t.Ref.Key()] {
+				if l, ok := liveEntry(live, k); !ok || !l.ReadAlready(t) {
+					want = append(want, k)
+				}
+			}
+		}
+	}
+	for _, res := range polls {
+		for _, t := range res.changed {
+			if _, ok := concerned[t.Ref.Key()]; ok {
+				continue
+			}
+			if _, ok := core.ParseMarker(t.Title); ok {
+				marked = append(marked, t)
+			} else {
+				unindexed = append(unindexed, t)
+			}
+		}
+	}
+	now := d.cfg.Now()
+	byMarker := map[string]string{}
+	for _, l := range live {
+		p := d.procs[l.Procedure]
+		if l.Effects || (p != nil && l.ReminderDue(p, d.cfg.Policy, now)) {
+			want = append(want, l.Key)
+		}
+		if len(marked) > 0 {
+			byMarker[core.ChildMarker(l.Procedure, l.Parent, "")] = l.Key
+		}
+	}
+	for _, t := range marked {
+		m, _ := core.ParseMarker(t.Title)
+		if k, ok := byMarker[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, "")]; ok {
+			want = append(want, k)
+		}
+	}
+	var candidates []string
+	for _, t := range unindexed {
+		for _, p := range d.cfg.Procedures {
+			if _, ok := d.subjects[p.ID].Match(t.Title); ok {
+				candidates = append(candidates, core.InstanceKey(p.ID, t.Ref))
+			}
+		}
+	}
+	known, err := d.cfg.Store.Known(candidates)
+	if err != nil {
+		return loaded{}, fmt.Errorf("look up recorded requests: %w", err)
+	}
+	insts, bad, err := d.cfg.Store.RecordsOf(want)
+	if err != nil {
+		return loaded{}, fmt.Errorf("read recorded requests: %w", err)
+	}
+	ld := loaded{items: map[string]*work{}, concerned: map[string]bool{}, parents: map[string][]string{},
+		children: map[string][2]string{}, known: known}
+	for t := range concerned {
+		ld.concerned[t] = true
+	}
+	for _, b := range bad {
+		// Its request is left alone: known, so that it is not taken
+		// for a new one, and no work, so nothing is done for it.
+		ld.known[b.Key] = true
+		d.setAside(b)
+	}
+	for _, inst := range insts {
+		ld.known[inst.Key] = true
+		ld.parents[inst.Parent.Key()] = append(ld.parents[inst.Parent.Key()], inst.Key)
+		for id, st := range inst.Steps {
+			if !st.Child.IsZero() {
+				ld.children[st.Child.Key()] = [2]string{inst.Key, id}
+			}
+		}
+		if p := d.procs[inst.Procedure]; p != nil && inst.Pending() {
+			ld.items[inst.Key] = &work{proc: p, inst: inst, before: inst, kids: map[string]core.Ticket{}}
+		}
+	}
+	return ld, nil
+}
+
+// liveEntry finds the request's entry in live, which is in key order.
+func liveEntry(live []core.Live, key string) (core.Live, bool) {
+	i := sort.Search(len(live), func(i int) bool { return live[i].Key >= key })
+	if i < len(live) && live[i].Key == key {
+		return live[i], true
+	}
+	return core.Live{}, false
 }
 
 // setAside logs a record that does not decode, once per record and reason.
@@ -350,9 +460,10 @@ func (d *Daemon) trackerOK(name string) {
 }
 
 // observeOthers gives each request first seen this cycle the other
-// requests for the same product, recorded or also first seen, from which
-// the core tells whether it repeats one.
-func (d *Daemon) observeOthers(all []core.Instance, items map[string]*work) {
+// requests for the same product, live or also first seen, from which the
+// core tells whether it repeats one. The live ones come from the index:
+// their records are not read for it.
+func (d *Daemon) observeOthers(live []core.Live, items map[string]*work) {
 	var fresh []*work
 	for _, w := range items {
 		if w.fresh {
@@ -367,9 +478,12 @@ func (d *Daemon) observeOthers(all []core.Instance, items map[string]*work) {
 		k := r.Procedure + "|" + core.ProductKey(r.Product)
 		byProduct[k] = append(byProduct[k], r)
 	}
-	for _, inst := range all {
-		add(core.Request{Key: inst.Key, Procedure: inst.Procedure, Parent: inst.Parent, ParentURL: inst.ParentURL,
-			Product: inst.Product, Phase: inst.Phase, DuplicateOf: inst.DuplicateOf, Filed: inst.CreatedAt})
+	for _, l := range live {
+		if items[l.Key] != nil && items[l.Key].fresh {
+			continue // added below, as first seen
+		}
+		add(core.Request{Key: l.Key, Procedure: l.Procedure, Parent: l.Parent, ParentURL: l.ParentURL,
+			Product: l.Product, Phase: l.Phase, DuplicateOf: l.DuplicateOf})
 	}
 	for _, w := range fresh {
 		add(core.Request{Key: w.inst.Key, Procedure: w.inst.Procedure, Parent: w.inst.Parent, ParentURL: w.inst.ParentURL,

@@ -67,9 +67,18 @@ type Tracker interface {
 
 // Store is what the daemon records. The bbolt store satisfies it.
 type Store interface {
-	// Records returns every recorded request, finished or not, and apart
-	// from them the records that do not decode, with their keys.
-	Records() ([]core.Instance, []core.BadRecord, error)
+	// Live returns the index entries of the requests procbot still has
+	// something to do for (core.Instance.Pending), without their records.
+	Live() ([]core.Live, error)
+	// Concerned returns, for each of the given ticket keys that is the
+	// parent or a child of live requests, the keys of those requests.
+	Concerned(tickets []string) (map[string][]string, error)
+	// RecordsOf returns the records with the given keys that decode, and
+	// apart from them those that do not; a key without record is left out.
+	RecordsOf(keys []string) ([]core.Instance, []core.BadRecord, error)
+	// Known reports which of the given keys have a record, finished or
+	// not, decoding or not.
+	Known(keys []string) (map[string]bool, error)
 	// PutInstanceAudit records the request and audit entries in one
 	// transaction, so a recorded action and its audit line never disagree.
 	PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error
