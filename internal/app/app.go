@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	}
 	d, err := daemon.New(daemon.Config{
 		Procedures: procs, Trackers: trackers, Store: dst, Renderer: rnd, Policy: policy,
-		CloseState: closeState, Overlap: cfg.PollOverlap,
+		CloseState: closeState, Overlap: cfg.PollOverlap, CreateHold: 2 * max(cfg.GGUS.Timeout, cfg.RT.Timeout),
 		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})
 	if err != nil {

@@ -61,6 +61,12 @@ type Action struct {
 	// rebuilt record, a record of an older procbot): the executor looks
 	// for a ticket with that marker before creating one.
 	Attempt string `json:"attempt,omitempty"`
+	// Tried is set on ActOpen when an attempt to create the child ended
+	// without the tracker's answer (a timeout, a dropped connection): the
+	// tracker may still create it. The next attempts look for it by its
+	// marker and, until the executor's create hold has passed since Tried,
+	// do not create another.
+	Tried time.Time `json:"tried,omitempty"`
 	// OnTicket lists digests (NoteDigest) of texts on the ticket already,
 	// set when a lost record is rebuilt: a note whose text has one of them
 	// was posted before and counts as posted, without being posted again.

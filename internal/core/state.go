@@ -220,7 +220,7 @@ func (s StepState) equal(o StepState) bool {
 func (a Action) equal(b Action) bool {
 	return a.Kind == b.Kind && a.Ticket == b.Ticket && a.Note == b.Note && a.Public == b.Public &&
 		a.Digest == b.Digest && a.Step == b.Step && a.Other == b.Other && a.Who == b.Who &&
-		a.Command == b.Command && a.Reason == b.Reason && a.Attempt == b.Attempt &&
+		a.Command == b.Command && a.Reason == b.Reason && a.Attempt == b.Attempt && a.Tried.Equal(b.Tried) &&
 		slices.Equal(a.OnTicket, b.OnTicket)
 }
 

@@ -39,8 +39,14 @@ type Config struct {
 	// tracker that hangs holds up neither the other's poll nor the cycle
 	// for longer. Zero: DefaultPollTimeout.
 	PollTimeout time.Duration
-	Now         func() time.Time
-	Log         zerolog.Logger
+	// CreateHold is how long after a create that got no answer (a
+	// timeout, a dropped connection) procbot waits for the ticket to show
+	// before it creates another: a tracker may carry out a request after
+	// its client gave up. It should outlast the trackers' request timeouts.
+	// Zero: DefaultCreateHold.
+	CreateHold time.Duration
+	Now        func() time.Time
+	Log        zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
 	OnEvent func(core.AuditEntry)
 	// Mail sends the announcement by mail; nil sends none.
@@ -53,6 +59,10 @@ type Config struct {
 
 // DefaultPollTimeout is Config.PollTimeout when none is set.
 const DefaultPollTimeout = time.Minute
+
+// DefaultCreateHold is Config.CreateHold when none is set: twice the
+// trackers' default request timeout.
+const DefaultCreateHold = time.Minute
 
 // Points where Config.Crash is called.
 const (
@@ -86,6 +96,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.CreateHold <= 0 {
+		cfg.CreateHold = DefaultCreateHold
 	}
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = DefaultPollTimeout

@@ -55,12 +55,20 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			}
 		case core.ActOpen:
 			var child core.Ticket
-			if child, what, err = d.openChild(ctx, p, inst, a, a.Attempt != "" || openPending(before, a.Step)); err == nil {
+			if child, what, err = d.openChild(ctx, p, inst, a, a.Attempt != "" || !a.Tried.IsZero() || openPending(before, a.Step)); err == nil {
 				next = inst.Clone()
 				st := next.Steps[a.Step]
 				st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
 				next.Steps[a.Step] = st
 				on = child.Ref
+			} else if errors.Is(err, errNoAnswer) {
+				// The tracker may still create it: recorded, so that
+				// the next attempts wait for it (see openChild).
+				next = inst.Clone()
+				next.Outbox[i].Tried = d.cfg.Now()
+				if rerr := d.record(next); rerr != nil {
+					err = errors.Join(err, rerr)
+				}
 			}
 		default:
 			err = d.do(ctx, p, inst, a)
@@ -181,6 +189,12 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			}
 		}
 	}
+	if child.Ref.IsZero() && !a.Tried.IsZero() {
+		if until := a.Tried.Add(d.cfg.CreateHold); d.cfg.Now().Before(until) {
+			return core.Ticket{}, "", fmt.Errorf("an attempt at %s to create the child got no answer and may still land; "+
+				"no other is created before %s", a.Tried.Format(time.RFC3339), until.Format(time.RFC3339))
+		}
+	}
 	if child.Ref.IsZero() {
 		body, err := d.cfg.Renderer.ChildBody(p, inst, id)
 		if err != nil {
@@ -198,6 +212,9 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		// recorded: the next attempt finds it by its marker, adopts and
 		// links it, instead of creating another.
 		if child, err = tr.Create(ctx, nt); err != nil {
+			if !definite(err) {
+				err = fmt.Errorf("%w: %w", errNoAnswer, err)
+			}
 			return core.Ticket{}, "", fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
 		}
 		what = "opened child"
@@ -208,6 +225,21 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		}
 	}
 	return child, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
+}
+
+// errNoAnswer marks a create that ended without the tracker's answer: it
+// may have been carried out.
+var errNoAnswer = errors.New("no answer from the tracker")
+
+// definite reports whether a failed change was refused for certain, so
+// that it was not carried out: the tracker answered it with a refusal.
+func definite(err error) bool {
+	for _, e := range []error{core.ErrInvalid, core.ErrUnauthorized, core.ErrForbidden, core.ErrNotFound} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // do carries out one outbox action.

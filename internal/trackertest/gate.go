@@ -2,6 +2,7 @@ package trackertest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,8 +18,14 @@ import (
 type Gate struct {
 	URL string // the tracker's URL, through the gate
 	// Held is closed when the held request arrives; Cancelled when its
-	// client gives up on it.
-	Held, Cancelled chan struct{}
+	// client gives up on it; Landed when, with Late, the tracker has
+	// carried it out all the same.
+	Held, Cancelled, Landed chan struct{}
+
+	// Late, set before the held request arrives, makes a request whose
+	// client gave up reach the tracker all the same once released, the
+	// way a tracker carries out a change it was slow to answer.
+	Late bool
 
 	release chan struct{}
 	once    sync.Once
@@ -34,7 +41,7 @@ func NewGate(t testing.TB, target string, match func(*http.Request) bool) *Gate 
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Gate{Held: make(chan struct{}), Cancelled: make(chan struct{}), release: make(chan struct{})}
+	g := &Gate{Held: make(chan struct{}), Cancelled: make(chan struct{}), Landed: make(chan struct{}), release: make(chan struct{})}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
@@ -55,6 +62,13 @@ func NewGate(t testing.TB, target string, match func(*http.Request) bool) *Gate 
 			case <-g.release:
 			case <-r.Context().Done():
 				close(g.Cancelled)
+				if g.Late {
+					<-g.release
+					late := r.Clone(context.WithoutCancel(r.Context()))
+					late.Body = io.NopCloser(bytes.NewReader(body))
+					proxy.ServeHTTP(httptest.NewRecorder(), late)
+					close(g.Landed)
+				}
 				return
 			}
 		}
