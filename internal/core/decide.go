@@ -164,22 +164,23 @@ func (d *decider) read(snap Snapshot) {
 		return
 	}
 	key := snap.Ticket.Ref.Key()
-	if !settled(d.now, snap.Changed) {
+	if !settled(d.now, snap.Changed, snap.Ticket.Ref.Tracker) {
 		delete(d.inst.Read, key)
 		return
 	}
 	d.inst.Read[key] = snap.Changed
 }
 
-// settled reports whether a read, at now, of a ticket last
+// settled reports whether a read, at now, of a ticket of the tracker last
 // changed at at saw the change for good: a later change shows as a later
-// last change. RT stamps changes to the whole second, so a change settles
-// after ReadSettle. GGUS stamps milliseconds, but its changes are held to
-// the same rule: counting them as read at once let a child be opened twice
-// under tracker faults, which re-reading for ReadSettle does not. With
-// cycles a poll interval apart, every change has settled by the next one.
-func settled(now, at time.Time) bool {
-	return now.Sub(at) >= ReadSettle
+// last change. GGUS (Zammad) stamps changes to the millisecond, so a later
+// change gets a later stamp however soon after the read it comes, and a
+// burst of changes is read once, not in every poll of the overlap; that
+// holds also for a stamp that happens to fall on a whole second. RT, and
+// any tracker procbot does not know to stamp finer, stamps to the whole
+// second: such a change settles after ReadSettle.
+func settled(now, at time.Time, tracker string) bool {
+	return tracker == TrackerGGUS || now.Sub(at) >= ReadSettle
 }
 
 // ReadSettle is how old a change stamped to the whole second must be

@@ -7,11 +7,12 @@ import (
 	"github.com/procbot/procbot/internal/core"
 )
 
-// TestRecentChangeIsReadAgain: a change only seconds old is not recorded
-// as read, so the next poll reads the ticket again; once it is
-// core.ReadSettle old it is read once. The parent and the children are
-// recorded alike.
-func TestRecentChangeIsReadAgain(t *testing.T) {
+// TestGGUSChangeIsReadOnce: a change GGUS stamped (to the millisecond)
+// cannot hide a later one, so it is recorded as read at once, also when its
+// stamp falls on a whole second; the parent and the children are recorded
+// alike. RT's whole-second stamps, which are read again until they settle,
+// are TestSettled's.
+func TestGGUSChangeIsReadOnce(t *testing.T) {
 	p := loadTest(t)
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -19,9 +20,9 @@ func TestRecentChangeIsReadAgain(t *testing.T) {
 		at   time.Time
 		want bool
 	}{
-		{"a moment ago: read again", now.Add(-time.Second + 123*time.Millisecond), false},
-		{"in the second of the read: read again", now, false},
-		{"just under the settle time: read again", now.Add(-core.ReadSettle + time.Second), false},
+		{"a moment ago: read once", now.Add(-time.Second + 123*time.Millisecond), true},
+		{"a stamp on the whole second, a moment ago: read once", now.Add(-time.Second), true},
+		{"in the second of the read: read once", now, true},
 		{"settled: read once", now.Add(-core.ReadSettle), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
