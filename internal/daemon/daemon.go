@@ -202,10 +202,10 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 				}
 				continue
 			}
-			if ld.concerned[key] {
+			if _, ok := ld.concerned[key]; ok {
 				continue // of a live request not read: read at this change already, or set aside
 			}
-			if _, ok := core.ParseMarker(t.Title); ok {
+			if isMarked(t) {
 				marked = append(marked, t)
 				continue
 			}
@@ -242,7 +242,7 @@ type loaded struct {
 	// concerned holds the changed tickets that are the parent or a child
 	// of a live request; parents and children say which, for the requests
 	// whose records decoded.
-	concerned map[string]bool
+	concerned map[string][]string  // ticket key -> request keys
 	parents   map[string][]string  // ticket key -> request keys
 	children  map[string][2]string // ticket key -> request key, step
 	// known holds the keys of recorded requests among those read and
@@ -272,21 +272,17 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 	var want []string
 	for _, res := range polls {
 		for _, t := range res.changed {
-			for _, k := range concerned[t.Ref.Key()] {
-				if l, ok := liveEntry(live, k); !ok || !l.ReadAlready(t) {
-					want = append(want, k)
+			keys, ok := concerned[t.Ref.Key()]
+			switch {
+			case ok:
+				for _, k := range keys {
+					if l, ok := liveEntry(live, k); !ok || !l.ReadAlready(t) {
+						want = append(want, k)
+					}
 				}
-			}
-		}
-	}
-	for _, res := range polls {
-		for _, t := range res.changed {
-			if _, ok := concerned[t.Ref.Key()]; ok {
-				continue
-			}
-			if _, ok := core.ParseMarker(t.Title); ok {
+			case isMarked(t):
 				marked = append(marked, t)
-			} else {
+			default:
 				unindexed = append(unindexed, t)
 			}
 		}
@@ -324,11 +320,8 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 	if err != nil {
 		return loaded{}, fmt.Errorf("read recorded requests: %w", err)
 	}
-	ld := loaded{items: map[string]*work{}, concerned: map[string]bool{}, parents: map[string][]string{},
+	ld := loaded{items: map[string]*work{}, concerned: concerned, parents: map[string][]string{},
 		children: map[string][2]string{}, known: known}
-	for t := range concerned {
-		ld.concerned[t] = true
-	}
 	for _, b := range bad {
 		// Its request is left alone: known, so that it is not taken
 		// for a new one, and no work, so nothing is done for it.
@@ -348,6 +341,12 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 		}
 	}
 	return ld, nil
+}
+
+// isMarked reports whether the ticket's title carries a child marker.
+func isMarked(t core.Ticket) bool {
+	_, ok := core.ParseMarker(t.Title)
+	return ok
 }
 
 // liveEntry finds the request's entry in live, which is in key order.

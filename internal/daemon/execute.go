@@ -129,7 +129,7 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 	if err != nil {
 		return inst, false, err
 	}
-	if slices.Contains(a.OnTicket, noteDigest(body)) {
+	if slices.Contains(a.OnTicket, core.NoteDigest(body)) {
 		return inst, true, nil
 	}
 	if a.Attempt != "" {
@@ -138,22 +138,18 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 			return inst, false, fmt.Errorf("look for the note an earlier attempt may have posted: %w", err)
 		}
 		for _, art := range arts {
-			if noteDigest(art.Body) == a.Attempt {
+			if core.NoteDigest(art.Body) == a.Attempt {
 				return inst, false, nil // it was posted; only the answer was lost
 			}
 		}
 	}
 	next := inst.Clone()
-	next.Outbox[i].Attempt = noteDigest(body)
+	next.Outbox[i].Attempt = core.NoteDigest(body)
 	if err := d.record(next); err != nil {
 		return inst, false, err
 	}
 	return next, false, tr.AddNote(ctx, a.Ticket.ID, body, a.Public)
 }
-
-// noteDigest identifies a note's text, whatever whitespace the tracker
-// changed when it stored it.
-func noteDigest(body string) string { return core.NoteDigest(body) }
 
 // openChild opens the child ticket of a step, or, when an earlier attempt
 // may have created it (look), finds it by its marker. It returns the child
