@@ -18,8 +18,17 @@ import (
 
 // execute records the decision with its audit entries, then carries out
 // the side effects in the outbox one by one, in the order the core queued
-// them: for each, check what an earlier attempt left, act, and record the
-// effect as soon as the tracker has it. Opening a child is one of them.
+// them: for each, check what an earlier attempt left, act, and record.
+// Opening a child is one of them.
+//
+// An effect is recorded before the next one whose repetition the check
+// could not catch, and at the end: a note (whose attempt is recorded
+// before it is posted, so that the check finds it) and the announcement
+// mail (recorded as soon as it is sent). Children opened, links made and
+// tickets closed in between share one write: after a crash the opens
+// still in the outbox find their children by marker, and linking and
+// closing again change nothing. A busy cycle so writes a few times per
+// request, not once per effect.
 //
 // Side effects on a tracker that failed this cycle wait for the next one:
 // procbot does not spend the cycle waiting on a tracker that is down. So do
@@ -33,6 +42,17 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		}
 	}
 	d.crash(CrashAfterIntent)
+	// done holds the audit entries of the effects carried out since inst
+	// was last recorded; unrecorded says there are such effects.
+	var done []core.AuditEntry
+	unrecorded := false
+	flush := func(next core.Instance) error {
+		if err := d.record(next, done...); err != nil {
+			return err
+		}
+		done, unrecorded = nil, false
+		return nil
+	}
 	var errs []error
 	// Effects on one ticket keep their order: once one fails, the later
 	// ones on that ticket wait with it for the next cycle, so that a
@@ -50,7 +70,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		switch a.Kind {
 		case core.ActNote:
 			var there bool
-			if next, there, err = d.note(ctx, p, inst, i); there {
+			if next, there, err = d.note(ctx, p, inst, i, flush); there {
 				what = fmt.Sprintf("%s note already on %s, not posted again", a.Note, a.Ticket)
 			}
 		case core.ActOpen:
@@ -66,7 +86,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 				// the next attempts wait for it (see openChild).
 				next = inst.Clone()
 				next.Outbox[i].Tried = d.cfg.Now()
-				if rerr := d.record(next); rerr != nil {
+				if rerr := flush(next); rerr != nil {
 					err = errors.Join(err, rerr)
 				}
 			}
@@ -88,10 +108,20 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		if a.Digest != "" {
 			next.Posted[a.Note] = a.Digest
 		}
-		if err := d.record(next, d.entry(next, a.Step, on, what)); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
+		done, unrecorded = append(done, d.entry(next, a.Step, on, what)), true
 		inst = next
+		if a.Kind == core.ActMail {
+			// Sent again after a crash unless recorded now: no check
+			// can tell that a mail went out.
+			if err := flush(inst); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+	}
+	if unrecorded {
+		if err := flush(inst); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -119,7 +149,10 @@ func openPending(before core.Instance, step string) bool {
 // looks for that text on the ticket. there reports a note found on the
 // ticket already (a.OnTicket) and so not posted. The returned instance
 // carries the recorded attempt, also when posting fails.
-func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Instance, i int) (_ core.Instance, there bool, _ error) {
+//
+// The attempt is recorded by flush, together with the effects carried out
+// before it that are not recorded yet.
+func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Instance, i int, flush func(core.Instance) error) (_ core.Instance, there bool, _ error) {
 	a := inst.Outbox[i]
 	tr := d.trackers[a.Ticket.Tracker]
 	if tr == nil {
@@ -145,7 +178,7 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 	}
 	next := inst.Clone()
 	next.Outbox[i].Attempt = core.NoteDigest(body)
-	if err := d.record(next); err != nil {
+	if err := flush(next); err != nil {
 		return inst, false, err
 	}
 	return next, false, tr.AddNote(ctx, a.Ticket.ID, body, a.Public)

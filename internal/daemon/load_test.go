@@ -18,11 +18,29 @@ import (
 	"github.com/procbot/procbot/internal/zammad/zammadsim"
 )
 
-// readCounter is the daemon's store, noting the records a cycle reads.
+// readCounter is the daemon's store, noting the records a cycle reads
+// and counting its writes.
 type readCounter struct {
 	daemon.Store
-	mu   sync.Mutex
-	read []string
+	mu     sync.Mutex
+	read   []string
+	writes int
+}
+
+func (s *readCounter) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) error {
+	s.mu.Lock()
+	s.writes++
+	s.mu.Unlock()
+	return s.Store.PutInstanceAudit(inst, entries...)
+}
+
+// takeWrites returns the number of records written since the last call.
+func (s *readCounter) takeWrites() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.writes
+	s.writes = 0
+	return n
 }
 
 func (s *readCounter) RecordsOf(keys []string) ([]core.Instance, []core.BadRecord, error) {
@@ -218,5 +236,36 @@ func reminded(t *testing.T, outage bool) {
 	}
 	if len(after.Outbox) != 0 {
 		t.Errorf("reminders left in the outbox: %v", after.Outbox)
+	}
+}
+
+// TestBusyCycleWritesAFewTimesPerRequest: when a request's first children
+// close, one cycle opens all their successors and posts a note; the record
+// is written before the note (its attempt) and at the end, not once per
+// child opened.
+func TestBusyCycleWritesAFewTimesPerRequest(t *testing.T) {
+	w, counter := countingWorld(t, nil, time.Minute)
+	parent := w.approved(t)
+	w.cycle(t)
+	before := w.instance(t, parent)
+	w.closeOpen(t, before, map[string]bool{})
+	notes := len(w.robotNotes(t, parent.Ref))
+	counter.takeWrites()
+	w.cycle(t)
+	writes := counter.takeWrites()
+	after := w.instance(t, parent)
+	opened := 0
+	for id, st := range after.Steps {
+		if st.Status == core.StepOpen && before.Steps[id].Status != core.StepOpen {
+			opened++
+		}
+	}
+	posted := len(w.robotNotes(t, parent.Ref)) - notes
+	if opened < 5 || len(after.Outbox) != 0 {
+		t.Fatalf("the cycle opened %d children and left %v in the outbox; the test needs at least 5 and none", opened, after.Outbox)
+	}
+	// One write for the decision, one before each note, one at the end.
+	if most := 2 + posted; writes > most {
+		t.Errorf("the cycle opened %d children, posted %d notes and wrote the record %d times, want at most %d", opened, posted, writes, most)
 	}
 }

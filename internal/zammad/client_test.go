@@ -396,10 +396,17 @@ func TestLinkAndChildren(t *testing.T) {
 	f := setup(t, nil)
 	ctx := context.Background()
 	parent := f.create(t, "Request for integration of Foo "+requestSuffix, opsGroup)
+	before := len(f.sim.Requests())
 	child, err := f.c.Create(ctx, core.NewTicket{Queue: gocdbGroup, Title: "PROC19 Foo: GOCDB", Body: "x", Parent: parent.Ref})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("a child takes two requests: the create and the link", func(t *testing.T) {
+		// A ticket just created has no links to look for first.
+		if got := f.sim.Requests()[before:]; len(got) != 2 || f.sim.CountRequests("GET", "/links") != 0 {
+			t.Errorf("requests %q", got)
+		}
+	})
 	t.Run("create with a parent in this tracker stores child-of-parent", func(t *testing.T) {
 		want := []zammadsim.Link{{Type: "child", Source: mustAtoi(t, child.Ref.ID), Target: mustAtoi(t, parent.Ref.ID)}}
 		if got := f.sim.Links(); fmt.Sprint(got) != fmt.Sprint(want) {

@@ -258,7 +258,8 @@ func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, er
 	created := c.toCore(t, append([]string(nil), nt.Tags...))
 
 	if !nt.Parent.IsZero() && (nt.Parent.Tracker == c.name) {
-		if err := c.Link(ctx, nt.Parent, created.Ref); err != nil {
+		// A ticket just created has no links to look for first.
+		if err := c.linkChild(ctx, nt.Parent, created.Ref, created.Ref.Number, false); err != nil {
 			return created, fmt.Errorf("%s: created ticket %s but could not make it a child of %s: %w",
 				c.name, created.Ref, nt.Parent, err)
 		}
@@ -334,6 +335,12 @@ func (c *Client) links(ctx context.Context, id int64) (linksAnswer, error) {
 // right to change the parent and only to read the child. Existing links are
 // left alone: older Zammad versions store duplicates.
 func (c *Client) Link(ctx context.Context, parent, child core.TicketRef) error {
+	return c.linkChild(ctx, parent, child, child.Number, true)
+}
+
+// linkChild stores the link; look first for one that exists when the
+// child may have one already. number is the child's, if known.
+func (c *Client) linkChild(ctx context.Context, parent, child core.TicketRef, number string, look bool) error {
 	what := fmt.Sprintf("link ticket %s as child of %s", child, parent)
 	for _, r := range []core.TicketRef{parent, child} {
 		if r.Tracker != "" && r.Tracker != c.name {
@@ -348,16 +355,17 @@ func (c *Client) Link(ctx context.Context, parent, child core.TicketRef) error {
 	if err != nil {
 		return c.fail(what, err)
 	}
-	la, err := c.links(ctx, pid)
-	if err != nil {
-		return c.fail(what, err)
-	}
-	for _, r := range la.children(c.name) {
-		if r.ID == strconv.FormatInt(cid, 10) {
-			return nil
+	if look {
+		la, err := c.links(ctx, pid)
+		if err != nil {
+			return c.fail(what, err)
+		}
+		for _, r := range la.children(c.name) {
+			if r.ID == strconv.FormatInt(cid, 10) {
+				return nil
+			}
 		}
 	}
-	number := child.Number
 	if number == "" {
 		t, err := c.getTicket(ctx, cid)
 		if err != nil {

@@ -629,9 +629,16 @@ type condGroup struct {
 	children []condNode
 }
 
+// condLeaf is one test, prepared when the condition is read: a search
+// evaluates it for every ticket.
 type condLeaf struct {
 	name, op string
 	value    any
+	attr     condAttr
+	values   []string  // is, is not
+	needle   string    // contains, contains not: lower-cased
+	ref      time.Time // the absolute operators
+	badTime  bool      // the value is not a time
 }
 
 func (g condGroup) eval(s *Server, t *ticket) (bool, error) {
@@ -658,6 +665,21 @@ func (g condGroup) eval(s *Server, t *ticket) (bool, error) {
 		}
 		return true, nil
 	}
+}
+
+// cheapFirst puts an AND group's time comparisons first: they cost a
+// comparison where a text test folds the case of the whole text, and the
+// answer is the same in any order.
+func (g condGroup) cheapFirst() condGroup {
+	if g.op == "AND" {
+		sort.SliceStable(g.children, func(i, j int) bool { return timeLeaf(g.children[i]) && !timeLeaf(g.children[j]) })
+	}
+	return g
+}
+
+func timeLeaf(n condNode) bool {
+	l, ok := n.(condLeaf)
+	return ok && l.attr.time != nil && (l.op == "after (absolute)" || l.op == "before (absolute)") && !l.badTime
 }
 
 // parseCondition reads the flat form {"ticket.title": {"operator", "value"}}
@@ -698,7 +720,7 @@ func parseCondition(v any) (condNode, error) {
 			}
 			g.children = append(g.children, leaf)
 		}
-		return g, nil
+		return g.cheapFirst(), nil
 	}
 	g := condGroup{op: "AND"}
 	names := make([]string, 0, len(m))
@@ -717,7 +739,7 @@ func parseCondition(v any) (condNode, error) {
 		}
 		g.children = append(g.children, leaf)
 	}
-	return g, nil
+	return g.cheapFirst(), nil
 }
 
 var condOperators = map[string]bool{
@@ -730,66 +752,89 @@ func newLeaf(name string, spec map[string]any) (condNode, error) {
 	if !condOperators[op] {
 		return nil, unprocessable("Invalid operator '%s' for '%s'", op, name)
 	}
-	if _, ok := condAttrs[name]; !ok {
+	attr, ok := condAttrs[name]
+	if !ok {
 		return nil, unprocessable("Unknown attribute '%s' in condition", name)
 	}
-	return condLeaf{name: name, op: op, value: spec["value"]}, nil
+	l := condLeaf{name: name, op: op, value: spec["value"], attr: attr}
+	if _, isList := l.value.([]any); isList {
+		l.values = asList(l.value)
+	} else {
+		l.values = []string{scalarString(l.value)}
+	}
+	l.needle = strings.ToLower(scalarString(l.value))
+	l.ref, ok = parseTime(scalarString(l.value))
+	l.badTime = !ok
+	return l, nil
 }
 
-// condAttrs are the attributes a condition may test, as strings; times
-// are compared as times by the absolute operators.
-var condAttrs = map[string]func(db *store, t *ticket) (string, *time.Time){
-	"ticket.id":          func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.id), nil },
-	"ticket.number":      func(_ *store, t *ticket) (string, *time.Time) { return t.number, nil },
-	"ticket.title":       func(_ *store, t *ticket) (string, *time.Time) { return t.title, nil },
-	"ticket.group_id":    func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.groupID), nil },
-	"ticket.state_id":    func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.stateID), nil },
-	"ticket.priority_id": func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.priorityID), nil },
-	"ticket.owner_id":    func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.ownerID), nil },
-	"ticket.customer_id": func(_ *store, t *ticket) (string, *time.Time) { return itoa(t.customerID), nil },
-	"ticket.created_at":  func(_ *store, t *ticket) (string, *time.Time) { return ts(t.createdAt).(string), &t.createdAt },
-	"ticket.updated_at":  func(_ *store, t *ticket) (string, *time.Time) { return ts(t.updatedAt).(string), &t.updatedAt },
-	"ticket.close_at": func(_ *store, t *ticket) (string, *time.Time) {
-		if t.closeAt == nil {
-			return "", nil
-		}
-		return ts(*t.closeAt).(string), t.closeAt
-	},
-	"customer.email": func(db *store, t *ticket) (string, *time.Time) { return db.user(t.customerID).email, nil },
-	"customer.login": func(db *store, t *ticket) (string, *time.Time) { return db.user(t.customerID).login, nil },
-	"owner.login":    func(db *store, t *ticket) (string, *time.Time) { return db.user(t.ownerID).login, nil },
+// condAttr reads one attribute a condition may test: as a string, and
+// for a time attribute as a time too, which the absolute operators compare.
+type condAttr struct {
+	str  func(db *store, t *ticket) string
+	time func(t *ticket) *time.Time
+}
+
+func timeAttr(f func(t *ticket) *time.Time) condAttr {
+	return condAttr{
+		str: func(_ *store, t *ticket) string {
+			if v := f(t); v != nil {
+				return ts(*v).(string)
+			}
+			return ""
+		},
+		time: f,
+	}
+}
+
+func strAttr(f func(db *store, t *ticket) string) condAttr { return condAttr{str: f} }
+
+// condAttrs are the attributes a condition may test.
+var condAttrs = map[string]condAttr{
+	"ticket.id":          strAttr(func(_ *store, t *ticket) string { return itoa(t.id) }),
+	"ticket.number":      strAttr(func(_ *store, t *ticket) string { return t.number }),
+	"ticket.title":       strAttr(func(_ *store, t *ticket) string { return t.title }),
+	"ticket.group_id":    strAttr(func(_ *store, t *ticket) string { return itoa(t.groupID) }),
+	"ticket.state_id":    strAttr(func(_ *store, t *ticket) string { return itoa(t.stateID) }),
+	"ticket.priority_id": strAttr(func(_ *store, t *ticket) string { return itoa(t.priorityID) }),
+	"ticket.owner_id":    strAttr(func(_ *store, t *ticket) string { return itoa(t.ownerID) }),
+	"ticket.customer_id": strAttr(func(_ *store, t *ticket) string { return itoa(t.customerID) }),
+	"ticket.created_at":  timeAttr(func(t *ticket) *time.Time { return &t.createdAt }),
+	"ticket.updated_at":  timeAttr(func(t *ticket) *time.Time { return &t.updatedAt }),
+	"ticket.close_at":    timeAttr(func(t *ticket) *time.Time { return t.closeAt }),
+	"customer.email":     strAttr(func(db *store, t *ticket) string { return db.user(t.customerID).email }),
+	"customer.login":     strAttr(func(db *store, t *ticket) string { return db.user(t.customerID).login }),
+	"owner.login":        strAttr(func(db *store, t *ticket) string { return db.user(t.ownerID).login }),
 }
 
 func (l condLeaf) eval(s *Server, t *ticket) (bool, error) {
-	got, tm := condAttrs[l.name](s.db, t)
-	values := asList(l.value)
-	if _, isList := l.value.([]any); !isList {
-		values = []string{scalarString(l.value)}
-	}
 	switch l.op {
 	case "is", "is not":
+		got := l.attr.str(s.db, t)
 		in := false
-		for _, v := range values {
+		for _, v := range l.values {
 			in = in || strings.EqualFold(v, got)
 		}
 		return in == (l.op == "is"), nil
 	case "contains", "contains not":
-		v := scalarString(l.value)
-		return containsFold(got, v) == (l.op == "contains"), nil
+		return strings.Contains(strings.ToLower(l.attr.str(s.db, t)), l.needle) == (l.op == "contains"), nil
 	default:
-		if tm == nil {
+		if l.attr.time == nil {
 			if strings.HasSuffix(l.name, "_at") {
 				return false, nil
 			}
 			return false, unprocessable("Operator '%s' needs a time attribute, not '%s'", l.op, l.name)
 		}
-		ref, ok := parseTime(scalarString(l.value))
-		if !ok {
+		tm := l.attr.time(t)
+		if tm == nil {
+			return false, nil
+		}
+		if l.badTime {
 			return false, unprocessable("Invalid time %s for '%s'", fmt.Sprintf("%q", scalarString(l.value)), l.name)
 		}
 		if l.op == "after (absolute)" {
-			return !tm.Before(ref), nil
+			return !tm.Before(l.ref), nil
 		}
-		return !tm.After(ref), nil
+		return !tm.After(l.ref), nil
 	}
 }

@@ -101,6 +101,7 @@ type store struct {
 	priorities []*priority
 	tickets    map[int]*ticket
 	ticketIDs  []int // creation order = id order
+	byNumber   map[string]*ticket
 	articles   map[int]*article
 	links      []*link
 	knownTags  map[string]bool
@@ -122,6 +123,7 @@ var (
 func newStore(opts Options, now time.Time) *store {
 	db := &store{
 		tickets:       map[int]*ticket{},
+		byNumber:      map[string]*ticket{},
 		articles:      map[int]*article{},
 		knownTags:     map[string]bool{},
 		nextTicketID:  opts.FirstTicketID,
@@ -333,14 +335,7 @@ func (db *store) addCustomer(email string, now time.Time) *user {
 	return u
 }
 
-func (db *store) ticketByNumber(number string) *ticket {
-	for _, id := range db.ticketIDs {
-		if t := db.tickets[id]; t.number == number {
-			return t
-		}
-	}
-	return nil
-}
+func (db *store) ticketByNumber(number string) *ticket { return db.byNumber[number] }
 
 func (u *user) has(groupID int, level string) bool {
 	if u.all != nil && (u.all[level] || u.all["full"]) {

@@ -438,6 +438,7 @@ func (s *Server) createTicket(c *call) (int, any, error) {
 	}
 	db.tickets[t.id] = t
 	db.ticketIDs = append(db.ticketIDs, t.id)
+	db.byNumber[t.number] = t
 	if art != nil {
 		t.createType, t.createSend = articleTypeIDs[art.typ], articleSenderIDs[art.sender]
 		s.storeArticle(t, art, now)
