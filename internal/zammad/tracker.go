@@ -209,9 +209,7 @@ type newArticle struct {
 }
 
 // Create opens a ticket; a parent in this tracker gets the ticket as its
-// child. If the ticket was created but linking failed, the ticket is
-// returned together with the error so that the caller can record it instead
-// of creating it again.
+// child in the same request.
 func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, error) {
 	what := fmt.Sprintf("create ticket in group %q", nt.Queue)
 	body := nt.Body
@@ -227,6 +225,19 @@ func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, er
 	}
 	if len(nt.Tags) > 0 {
 		req["tags"] = strings.Join(nt.Tags, ",")
+	}
+	// A parent in this tracker is linked in the same request: the key
+	// names the new ticket's role, so {"child": [parent]} stores "the new
+	// ticket is a child of parent", as links/add does. Zammad stores the
+	// links before it answers and answers an error if one fails, so the
+	// 201 confirms the link too.
+	linked := !nt.Parent.IsZero() && nt.Parent.Tracker == c.name
+	if linked {
+		pid, err := ticketID(nt.Parent.ID)
+		if err != nil {
+			return core.Ticket{}, c.fail(what, err)
+		}
+		req["links"] = map[string]any{"Ticket": map[string]any{"child": []int64{pid}}}
 	}
 	if nt.Customer == "" {
 		me, err := c.myID(ctx)
@@ -255,16 +266,7 @@ func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, er
 	if t.ID <= 0 {
 		return core.Ticket{}, c.fail(what, unconfirmed(http.MethodPost, "/tickets", "no ticket id"))
 	}
-	created := c.toCore(t, append([]string(nil), nt.Tags...))
-
-	if !nt.Parent.IsZero() && (nt.Parent.Tracker == c.name) {
-		// A ticket just created has no links to look for first.
-		if err := c.linkChild(ctx, nt.Parent, created.Ref, created.Ref.Number, false); err != nil {
-			return created, fmt.Errorf("%s: created ticket %s but could not make it a child of %s: %w",
-				c.name, created.Ref, nt.Parent, err)
-		}
-	}
-	return created, nil
+	return c.toCore(t, append([]string(nil), nt.Tags...)), nil
 }
 
 // AddNote adds a note; a public one is visible to the ticket's customer.
@@ -335,12 +337,6 @@ func (c *Client) links(ctx context.Context, id int64) (linksAnswer, error) {
 // right to change the parent and only to read the child. Existing links are
 // left alone: older Zammad versions store duplicates.
 func (c *Client) Link(ctx context.Context, parent, child core.TicketRef) error {
-	return c.linkChild(ctx, parent, child, child.Number, true)
-}
-
-// linkChild stores the link; look first for one that exists when the
-// child may have one already. number is the child's, if known.
-func (c *Client) linkChild(ctx context.Context, parent, child core.TicketRef, number string, look bool) error {
 	what := fmt.Sprintf("link ticket %s as child of %s", child, parent)
 	for _, r := range []core.TicketRef{parent, child} {
 		if r.Tracker != "" && r.Tracker != c.name {
@@ -355,17 +351,16 @@ func (c *Client) linkChild(ctx context.Context, parent, child core.TicketRef, nu
 	if err != nil {
 		return c.fail(what, err)
 	}
-	if look {
-		la, err := c.links(ctx, pid)
-		if err != nil {
-			return c.fail(what, err)
-		}
-		for _, r := range la.children(c.name) {
-			if r.ID == strconv.FormatInt(cid, 10) {
-				return nil
-			}
+	la, err := c.links(ctx, pid)
+	if err != nil {
+		return c.fail(what, err)
+	}
+	for _, r := range la.children(c.name) {
+		if r.ID == strconv.FormatInt(cid, 10) {
+			return nil
 		}
 	}
+	number := child.Number
 	if number == "" {
 		t, err := c.getTicket(ctx, cid)
 		if err != nil {
