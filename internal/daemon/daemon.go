@@ -45,6 +45,10 @@ type Config struct {
 	// its client gave up. It should outlast the trackers' request timeouts.
 	// Zero: DefaultCreateHold.
 	CreateHold time.Duration
+	// Workers is how many requests a cycle decides and carries out at
+	// once; the effects of one request are carried out one after another.
+	// Zero: DefaultWorkers.
+	Workers int
 	Now        func() time.Time
 	Log        zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
@@ -59,6 +63,11 @@ type Config struct {
 
 // DefaultPollTimeout is Config.PollTimeout when none is set.
 const DefaultPollTimeout = time.Minute
+
+// DefaultWorkers is Config.Workers when none is set: a tracker's answer
+// takes a round trip, so a cycle with many requests to advance waits on
+// four at a time rather than one.
+const DefaultWorkers = 4
 
 // DefaultCreateHold is Config.CreateHold when none is set: twice the
 // trackers' default request timeout.
@@ -102,6 +111,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
 	}
 	d := &Daemon{cfg: cfg, trackers: map[string]Tracker{}, procs: map[string]*procedure.Procedure{},
 		subjects: map[string]*intake.SubjectMatcher{}, failures: map[string]int{}, badLogged: map[string]string{}}
@@ -220,11 +232,21 @@ func (d *Daemon) Cycle(ctx context.Context) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// Requests are independent of each other: up to Workers of them are
+	// decided and carried out at once, each one's effects in their order.
+	trip := &tripped{m: failed}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, d.cfg.Workers)
 	for _, k := range keys {
-		if err := d.decide(ctx, items[k], failed); err != nil {
-			d.cfg.Log.Warn().Err(err).Str("instance", k).Msg("request not advanced this cycle")
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := d.decide(ctx, items[k], trip); err != nil {
+				d.cfg.Log.Warn().Err(err).Str("instance", k).Msg("request not advanced this cycle")
+			}
+		})
 	}
+	wg.Wait()
 	for name, c := range cursors {
 		if failed[name] {
 			continue // re-read next cycle what this one could not process
@@ -552,12 +574,31 @@ func (d *Daemon) discover(t core.Ticket, known map[string]bool, items map[string
 // decide observes one request (re-reads what changed of its tickets),
 // calls the core, and hands what it decided to the executor, which records
 // it and carries it out.
-func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) error {
+// tripped holds the trackers that failed this cycle, for the requests
+// decided at once.
+type tripped struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (t *tripped) has(tracker string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[tracker]
+}
+
+func (t *tripped) set(tracker string) {
+	t.mu.Lock()
+	t.m[tracker] = true
+	t.mu.Unlock()
+}
+
+func (d *Daemon) decide(ctx context.Context, w *work, failed *tripped) error {
 	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
-	if w.parent != nil && !failed[w.parent.Ref.Tracker] {
+	if w.parent != nil && !failed.has(w.parent.Ref.Tracker) {
 		snap, err := d.snapshot(ctx, w.parent.Ref, true)
 		if err != nil {
-			failed[w.parent.Ref.Tracker] = true
+			failed.set(w.parent.Ref.Tracker)
 			if w.fresh {
 				return fmt.Errorf("read new request %s: %w", w.parent.Ref, err)
 			}
@@ -567,12 +608,12 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		}
 	}
 	for step, t := range w.kids {
-		if failed[t.Ref.Tracker] {
+		if failed.has(t.Ref.Tracker) {
 			continue // failed this cycle: not waited on again; read next cycle
 		}
 		snap, err := d.snapshot(ctx, t.Ref, false)
 		if err != nil {
-			failed[t.Ref.Tracker] = true
+			failed.set(t.Ref.Tracker)
 			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("step", step).Msg("child not re-read")
 			continue
 		}
@@ -581,12 +622,12 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed map[string]bool) er
 		obs.Children[step] = snap
 	}
 	for _, t := range w.marked {
-		if failed[t.Ref.Tracker] {
+		if failed.has(t.Ref.Tracker) {
 			continue
 		}
 		snap, err := d.snapshot(ctx, t.Ref, false)
 		if err != nil {
-			failed[t.Ref.Tracker] = true
+			failed.set(t.Ref.Tracker)
 			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("ticket", t.Ref.String()).Msg("ticket found by its marker not read")
 			continue
 		}

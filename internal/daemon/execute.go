@@ -33,7 +33,7 @@ import (
 // Side effects on a tracker that failed this cycle wait for the next one:
 // procbot does not spend the cycle waiting on a tracker that is down. So do
 // those that follow a failed one on the same ticket.
-func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed map[string]bool, entries []core.AuditEntry) error {
+func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, inst core.Instance, failed *tripped, entries []core.AuditEntry) error {
 	// A request nothing happened to is not written again: a quiet cycle
 	// costs the store nothing.
 	if len(entries) > 0 || before.Key == "" || !inst.Equal(before) {
@@ -61,7 +61,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 	for i := 0; i < len(inst.Outbox); {
 		a := inst.Outbox[i]
 		tracker, ticket := target(p, a)
-		if failed[tracker] || held[ticket] {
+		if failed.has(tracker) || held[ticket] {
 			i++
 			continue
 		}
