@@ -100,6 +100,8 @@ type DB struct {
 	liveMu sync.Mutex
 	live   map[string]core.Live
 	sorted []core.Live // live in key order; nil after a write
+	wake   func(core.Live) (time.Time, bool)
+	waking []wakeAt // the live requests that have a time to be due, by it; nil after a write
 }
 
 // Open opens (creating it unless opts.ReadOnly) the database at path. The
@@ -413,7 +415,7 @@ func (d *DB) PutInstanceAudit(inst core.Instance, entries ...core.AuditEntry) er
 	if err != nil {
 		return fmt.Errorf("bolt: put instance %q: %w", inst.Key, err)
 	}
-	d.sorted = nil
+	d.sorted, d.waking = nil, nil
 	if inst.Pending() {
 		d.live[inst.Key] = inst.Live()
 	} else {

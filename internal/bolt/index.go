@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -128,7 +129,7 @@ func (d *DB) loadLive() error {
 		return fmt.Errorf("bolt: read the index of live requests in %s: %w", d.path, err)
 	}
 	d.liveMu.Lock()
-	d.live, d.sorted = live, nil
+	d.live, d.sorted, d.waking = live, nil, nil
 	d.liveMu.Unlock()
 	return nil
 }
@@ -148,6 +149,58 @@ func (d *DB) Live() ([]core.Live, error) {
 		sort.Slice(d.sorted, func(i, j int) bool { return d.sorted[i].Key < d.sorted[j].Key })
 	}
 	return d.sorted, nil
+}
+
+// wakeAt is when a live request is due although none of its tickets
+// changed; the zero time for one whose effects wait.
+type wakeAt struct {
+	at  time.Time
+	key string
+}
+
+// SetWake sets how Due finds when each live request's first timer falls
+// due (core.Live.Wake); f's ok is false when it has none.
+func (d *DB) SetWake(f func(core.Live) (at time.Time, ok bool)) {
+	d.liveMu.Lock()
+	d.wake, d.waking = f, nil
+	d.liveMu.Unlock()
+}
+
+// Due returns, in key order, the keys of the live requests that are due
+// at now although none of their tickets changed: effects are waiting in
+// their outbox, or a timer has fallen due (SetWake). The requests are kept
+// ordered by that time, in memory, so an idle cycle asks in time that does
+// not grow with the number of live requests; the order is made again
+// after a write, once, when it is next asked for.
+func (d *DB) Due(now time.Time) ([]string, error) {
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
+	if d.waking == nil {
+		d.waking = make([]wakeAt, 0, len(d.live))
+		for _, l := range d.live {
+			switch at, ok := d.wakeOf(l); {
+			case l.Effects:
+				d.waking = append(d.waking, wakeAt{key: l.Key})
+			case ok:
+				d.waking = append(d.waking, wakeAt{at: at, key: l.Key})
+			}
+		}
+		sort.Slice(d.waking, func(i, j int) bool { return d.waking[i].at.Before(d.waking[j].at) })
+	}
+	n := sort.Search(len(d.waking), func(i int) bool { return d.waking[i].at.After(now) })
+	keys := make([]string, n)
+	for i, w := range d.waking[:n] {
+		keys[i] = w.key
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func (d *DB) wakeOf(l core.Live) (time.Time, bool) {
+	if d.wake == nil {
+		return time.Time{}, false
+	}
+	return d.wake(l)
 }
 
 // Concerned returns, for each of the given ticket keys that is the parent

@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -248,5 +249,75 @@ func TestIndexBuiltOnOpen(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestDue: the requests due without a change of their tickets are those
+// whose effects wait and those whose first timer is at or before now, also
+// after a write moved a request's timer.
+func TestDue(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "procbot.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	// A request's timer falls due a day after its child was opened.
+	db.SetWake(func(l core.Live) (time.Time, bool) {
+		var at time.Time
+		for _, o := range l.Open {
+			if w := o.OpenedAt.Add(24 * time.Hour); at.IsZero() || w.Before(at) {
+				at = w
+			}
+		}
+		return at, !at.IsZero()
+	})
+	opened := func(parent string, at time.Time) core.Instance {
+		inst := request(parent, "7"+parent)
+		st := inst.Steps["s7"+parent]
+		st.OpenedAt = at
+		inst.Steps["s7"+parent] = st
+		return inst
+	}
+	early, late := opened("1001", t0.Add(-30*time.Hour)), opened("1002", t0.Add(-24*time.Hour))
+	later := opened("1003", t0.Add(-23*time.Hour))
+	waiting := request("1004")
+	waiting.Outbox = []core.Action{{Kind: core.ActNote, Note: core.NoteStatus, Ticket: waiting.Parent}}
+	for _, inst := range []core.Instance{later, waiting, late, early} {
+		if err := db.PutInstanceAudit(inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := func(now time.Time) []string {
+		t.Helper()
+		keys, err := db.Due(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	want := []string{early.Key, late.Key, waiting.Key} // key order; 1003 an hour from now
+	if got := due(t0); !slices.Equal(got, want) {
+		t.Errorf("Due(t0) = %v, want %v", got, want)
+	}
+	if got := due(t0.Add(-7 * time.Hour)); !slices.Equal(got, []string{waiting.Key}) {
+		t.Errorf("Due(t0-7h) = %v, want only the one with effects %v", got, waiting.Key)
+	}
+	// Reminded: the early one's timer moves past t0; the one with effects
+	// carried them out.
+	st := early.Steps["s71001"]
+	st.OpenedAt = t0
+	early.Steps["s71001"] = st
+	waiting.Outbox = nil
+	for _, inst := range []core.Instance{early, waiting} {
+		if err := db.PutInstanceAudit(inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := due(t0); !slices.Equal(got, []string{late.Key}) {
+		t.Errorf("after the writes, Due(t0) = %v, want %v", got, []string{late.Key})
+	}
+	if got := due(t0.Add(time.Hour)); !slices.Equal(got, []string{late.Key, later.Key}) {
+		t.Errorf("Due(t0+1h) = %v, want %v", got, []string{late.Key, later.Key})
 	}
 }

@@ -69,24 +69,45 @@ func (l Live) Tickets() []TicketRef {
 	return append([]TicketRef{l.Parent}, l.Children...)
 }
 
-// ReminderDue reports whether, at now, a step of the request is due for a
-// reminder, as Decide would find it.
-func (l Live) ReminderDue(p *procedure.Procedure, pol Policy, now time.Time) bool {
+// Wake returns when the request's first timer falls due: from then on,
+// Decide has a reminder to send although none of its tickets changed. ok
+// is false when no timer is set. The timers are the entry's data (when
+// each open step was opened and last reminded), so the index knows the
+// time without deciding.
+func (l Live) Wake(p *procedure.Procedure, pol Policy) (at time.Time, ok bool) {
+	if p == nil {
+		return time.Time{}, false
+	}
 	for _, o := range l.Open {
-		if reminderDue(p, pol, o.Step, o.OpenedAt, o.RemindedAt, now) {
-			return true
+		t, set := reminderAt(p, pol, o.Step, o.OpenedAt, o.RemindedAt)
+		if set && (!ok || t.Before(at)) {
+			at, ok = t, true
 		}
 	}
-	return false
+	return at, ok
 }
 
 // reminderDue reports whether the open step's child is due for a reminder
 // at now: open longer than the step's due time, and not reminded within
 // Policy.ReminderEvery.
 func reminderDue(p *procedure.Procedure, pol Policy, step string, opened, reminded, now time.Time) bool {
+	at, ok := reminderAt(p, pol, step, opened, reminded)
+	return ok && !now.Before(at)
+}
+
+// reminderAt returns when the open step's reminder falls due: its due time
+// after it was opened, and a Policy.ReminderEvery after the last reminder.
+// ok is false when it has none.
+func reminderAt(p *procedure.Procedure, pol Policy, step string, opened, reminded time.Time) (at time.Time, ok bool) {
 	every := pol.ReminderEvery
 	if every <= 0 || opened.IsZero() {
-		return false
+		return time.Time{}, false
 	}
-	return now.Sub(opened) >= p.Due(step) && (reminded.IsZero() || now.Sub(reminded) >= every)
+	at = opened.Add(p.Due(step))
+	if !reminded.IsZero() {
+		if again := reminded.Add(every); again.After(at) {
+			at = again
+		}
+	}
+	return at, true
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/procbot/procbot/internal/core"
 )
 
-// TestLiveReminderDueAgreesWithDecide: the index entry of a request says a
+// TestLiveWakeAgreesWithDecide: the index entry of a request says a
 // reminder is due exactly when Decide, with nothing observed, queues one,
 // so that a request the index does not point out has none due.
-func TestLiveReminderDueAgreesWithDecide(t *testing.T) {
+func TestLiveWakeAgreesWithDecide(t *testing.T) {
 	p := loadTest(t)
 	week := 7 * 24 * time.Hour
 	for _, tc := range []struct {
@@ -27,6 +27,7 @@ func TestLiveReminderDueAgreesWithDecide(t *testing.T) {
 		{"reminded a period ago", t0.AddDate(0, 0, -20), t0.AddDate(0, 0, -8), week, true},
 		{"reminders switched off", t0.AddDate(0, 0, -20), time.Time{}, 0, false},
 		{"no opening time recorded", time.Time{}, time.Time{}, week, false},
+		{"reminded recently, due again later", t0.AddDate(0, 0, -40), t0.AddDate(0, 0, -1), week, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inst := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved,
@@ -38,8 +39,21 @@ func TestLiveReminderDueAgreesWithDecide(t *testing.T) {
 			if decided != tc.want {
 				t.Fatalf("Decide queued a reminder: %v, want %v", decided, tc.want)
 			}
-			if due := inst.Live().ReminderDue(p, pol, t0); due != tc.want {
-				t.Errorf("Live().ReminderDue = %v, Decide queued a reminder: %v", due, decided)
+			// The wake time is the first moment Decide queues it: not a
+			// second earlier.
+			at, ok := inst.Live().Wake(p, pol)
+			if due := ok && !at.After(t0); due != tc.want {
+				t.Errorf("Live().Wake = %v %v: due at %v: %v, Decide queued a reminder: %v", at, ok, t0, due, decided)
+			}
+			if ok {
+				early := core.Decide(core.Input{Procedure: p, State: inst, Policy: pol, Now: at.Add(-time.Second)})
+				onTime := core.Decide(core.Input{Procedure: p, State: inst, Policy: pol, Now: at})
+				reminds := func(i core.Instance) bool {
+					return slices.ContainsFunc(i.Outbox, func(a core.Action) bool { return a.Note == core.NoteReminder })
+				}
+				if reminds(early) || !reminds(onTime) {
+					t.Errorf("Wake = %v: Decide reminds a second before: %v, at it: %v", at, reminds(early), reminds(onTime))
+				}
 			}
 		})
 	}

@@ -49,8 +49,8 @@ type Config struct {
 	// once; the effects of one request are carried out one after another.
 	// Zero: DefaultWorkers.
 	Workers int
-	Now        func() time.Time
-	Log        zerolog.Logger
+	Now     func() time.Time
+	Log     zerolog.Logger
 	// OnEvent, if set, receives every audit entry as it is written.
 	OnEvent func(core.AuditEntry)
 	// Mail sends the announcement by mail; nil sends none.
@@ -120,6 +120,9 @@ func New(cfg Config) (*Daemon, error) {
 	for _, t := range cfg.Trackers {
 		d.trackers[t.Name()] = t
 	}
+	// The timers are the records' data: the store keeps the live requests
+	// in the order their first timer falls due, as the core finds it.
+	cfg.Store.SetWake(func(l core.Live) (time.Time, bool) { return l.Wake(d.procs[l.Procedure], cfg.Policy) })
 	for _, p := range cfg.Procedures {
 		m, err := intake.NewSubjectMatcher(p.Request.Subject)
 		if err != nil {
@@ -309,16 +312,17 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 			}
 		}
 	}
-	now := d.cfg.Now()
+	due, err := d.cfg.Store.Due(d.cfg.Now())
+	if err != nil {
+		return loaded{}, fmt.Errorf("read the index of live requests: %w", err)
+	}
+	want = append(want, due...)
 	byMarker := map[string]string{}
 	for _, l := range live {
-		p := d.procs[l.Procedure]
-		if l.Effects || (p != nil && l.ReminderDue(p, d.cfg.Policy, now)) {
-			want = append(want, l.Key)
+		if len(marked) == 0 {
+			break
 		}
-		if len(marked) > 0 {
-			byMarker[core.ChildMarker(l.Procedure, l.Parent, "")] = l.Key
-		}
+		byMarker[core.ChildMarker(l.Procedure, l.Parent, "")] = l.Key
 	}
 	for _, t := range marked {
 		m, _ := core.ParseMarker(t.Title)

@@ -70,6 +70,11 @@ type Store interface {
 	// Live returns the index entries of the requests procbot still has
 	// something to do for (core.Instance.Pending), without their records.
 	Live() ([]core.Live, error)
+	// SetWake tells the store when a live request's timers fall due.
+	SetWake(func(core.Live) (time.Time, bool))
+	// Due returns the keys of the live requests due at now although none
+	// of their tickets changed: their effects wait, or a timer fell due.
+	Due(now time.Time) ([]string, error)
 	// Concerned returns, for each of the given ticket keys that is the
 	// parent or a child of live requests, the keys of those requests.
 	Concerned(tickets []string) (map[string][]string, error)
