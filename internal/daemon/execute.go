@@ -75,12 +75,14 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			}
 		case core.ActOpen:
 			var child core.Ticket
-			if child, what, err = d.openChild(ctx, p, inst, a, a.Attempt != "" || !a.Tried.IsZero() || openPending(before, a.Step)); err == nil {
-				next = inst.Clone()
-				st := next.Steps[a.Step]
-				st.Status, st.Child, st.ChildURL, st.OpenedAt = core.StepOpen, child.Ref, child.URL, d.cfg.Now()
-				next.Steps[a.Step] = st
-				on = child.Ref
+			var created bool
+			if child, created, what, err = d.openChild(ctx, p, inst, a, a.Attempt != "" || !a.Tried.IsZero() || openPending(before, a.Step)); err == nil {
+				if !created {
+					// Adopted: changed by others, maybe, since procbot
+					// created it; it is read like any other ticket.
+					child.UpdatedAt = time.Time{}
+				}
+				next, on = core.Opened(inst, a.Step, child, d.cfg.Now()), child.Ref
 			} else if errors.Is(err, errNoAnswer) {
 				// The tracker may still create it: recorded, so that
 				// the next attempts wait for it (see openChild).
@@ -185,19 +187,20 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 }
 
 // openChild opens the child ticket of a step, or, when an earlier attempt
-// may have created it (look), finds it by its marker. It returns the child
-// and what was done, for the audit log; the caller records it.
-func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action, look bool) (core.Ticket, string, error) {
+// may have created it (look), finds it by its marker. It returns the child,
+// whether it created it (rather than found it), and what was done, for the
+// audit log; the caller records it.
+func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action, look bool) (_ core.Ticket, created bool, _ string, _ error) {
 	id := a.Step
 	route := p.RouteOf(id)
 	tr := d.trackers[route.Tracker]
 	if tr == nil {
-		return core.Ticket{}, "", fmt.Errorf("tracker %q is not configured", route.Tracker)
+		return core.Ticket{}, false, "", fmt.Errorf("tracker %q is not configured", route.Tracker)
 	}
 	marker := core.ChildMarker(p.ID, inst.Parent, id)
 	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
 	if err != nil {
-		return core.Ticket{}, "", err
+		return core.Ticket{}, false, "", err
 	}
 	// Check: an earlier attempt may have created the child and crashed, or
 	// lost the tracker's answer, before recording it. The marker in the
@@ -209,7 +212,7 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	if look {
 		found, err := tr.Changed(ctx, marker, time.Time{})
 		if err != nil {
-			return core.Ticket{}, "", fmt.Errorf("look for an existing child %s: %w", marker, err)
+			return core.Ticket{}, false, "", fmt.Errorf("look for an existing child %s: %w", marker, err)
 		}
 		for _, t := range found {
 			if strings.HasPrefix(t.Title, marker) && d.openedByProcbot(t) {
@@ -220,14 +223,14 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	}
 	if child.Ref.IsZero() && !a.Tried.IsZero() {
 		if until := a.Tried.Add(d.cfg.CreateHold); d.cfg.Now().Before(until) {
-			return core.Ticket{}, "", fmt.Errorf("an attempt at %s to create the child got no answer and may still land; "+
+			return core.Ticket{}, false, "", fmt.Errorf("an attempt at %s to create the child got no answer and may still land; "+
 				"no other is created before %s", a.Tried.Format(time.RFC3339), until.Format(time.RFC3339))
 		}
 	}
 	if child.Ref.IsZero() {
 		body, err := d.cfg.Renderer.ChildBody(p, inst, id)
 		if err != nil {
-			return core.Ticket{}, "", err
+			return core.Ticket{}, false, "", err
 		}
 		// No tags: GGUS may refuse tags it does not know yet (Zammad's
 		// tag_new setting), and the marker in the title does their job.
@@ -244,16 +247,16 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			if !definite(err) {
 				err = fmt.Errorf("%w: %w", errNoAnswer, err)
 			}
-			return core.Ticket{}, "", fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
+			return core.Ticket{}, false, "", fmt.Errorf("create child in %s %q: %w", route.Tracker, route.Queue, err)
 		}
-		what = "opened child"
+		what, created = "opened child", true
 		d.crash(CrashAfterCreate)
 	} else if inst.Parent.Tracker == route.Tracker {
 		if err := tr.Link(ctx, inst.Parent, child.Ref); err != nil {
-			return core.Ticket{}, "", fmt.Errorf("link adopted child %s: %w", child.Ref, err)
+			return core.Ticket{}, false, "", fmt.Errorf("link adopted child %s: %w", child.Ref, err)
 		}
 	}
-	return child, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
+	return child, created, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
 }
 
 // errNoAnswer marks a create that ended without the tracker's answer: it

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/procbot/procbot/internal/core"
 )
 
 // TestOverlapDoesNotReadABurstAgain: 50 requests filed and approved at
@@ -57,4 +59,33 @@ func summary(reqs []string) string {
 		fmt.Fprintf(&b, "%s ×%d; ", k, counts[k])
 	}
 	return b.String()
+}
+
+// TestOwnChildIsNotReadBack: a child procbot created counts as read at
+// the change its creation made, so the next poll, which shows it in the
+// overlap, reads none of procbot's new GGUS children; only what changed
+// since (the parent, with procbot's note) is read.
+func TestOwnChildIsNotReadBack(t *testing.T) {
+	w := newWorld(t, nil)
+	parent := w.approved(t) // opens the first children
+	inst := w.instance(t, parent)
+	var kids []string
+	for _, st := range inst.Steps {
+		if st.Status == core.StepOpen && st.Child.Tracker == core.TrackerGGUS {
+			kids = append(kids, st.Child.ID)
+		}
+	}
+	if len(kids) == 0 {
+		t.Fatalf("no GGUS child opened; steps %v", inst.Steps)
+	}
+	ggus := len(w.env.GGUS.Requests())
+	w.cycle(t)
+	got := w.env.GGUS.Requests()[ggus:]
+	for _, r := range got {
+		for _, id := range kids {
+			if strings.HasSuffix(r, "/tickets/"+id) || strings.Contains(r, "/by_ticket/"+id) {
+				t.Errorf("the cycle after procbot created child %s read it back: %s", id, r)
+			}
+		}
+	}
 }
