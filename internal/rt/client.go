@@ -447,18 +447,17 @@ type wireTicket struct {
 	Hyperlinks  []hyperlink `json:"_hyperlinks"`
 }
 
+// envelope is a page of a collection. Only its items are read: "total",
+// "next_page" and "pages" are not to be trusted (see walk).
 type envelope struct {
-	Total    flexInt         `json:"total"`
-	Count    flexInt         `json:"count"`
-	Page     flexInt         `json:"page"`
-	PerPage  flexInt         `json:"per_page"`
-	NextPage string          `json:"next_page"`
-	Items    json.RawMessage `json:"items"`
-	// "pages" is left out on purpose: RT writes 0.0 when nothing matched.
+	Items json.RawMessage `json:"items"`
 }
 
-// walk fetches every page of a collection. It stops on an empty page or
-// when page*per_page reaches total, never trusting "pages".
+// walk fetches every page of a collection, until a page holds no item.
+// Neither "total" nor "next_page" nor a short page ends it: for a user who
+// is not root RT answers "total": null and no "next_page", and drops from
+// each page the items the user may not see, so a page may be short with
+// more to come. "pages" is never read.
 func (c *Client) walk(ctx context.Context, path string, q url.Values, op string, each func(json.RawMessage) error) error {
 	return c.walkLimit(ctx, path, q, op, c.cfg.MaxAnswer, each)
 }
@@ -466,6 +465,7 @@ func (c *Client) walk(ctx context.Context, path string, q url.Values, op string,
 // walkLimit is walk with each page read through limit bytes.
 func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op string, limit int64, each func(json.RawMessage) error) error {
 	q.Set("per_page", strconv.Itoa(c.perPage))
+	var first json.RawMessage // the first item of the page before
 	for page := 1; page <= maxPages; page++ {
 		q.Set("page", strconv.Itoa(page))
 		resp, err := c.doLimit(ctx, http.MethodGet, path, q, nil, op, limit)
@@ -482,16 +482,22 @@ func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op st
 				return c.fail(op, core.ErrUnavailable, "items are not a list: "+err.Error(), resp.StatusCode())
 			}
 		}
+		if len(items) > 0 && bytes.Equal(items[0], first) {
+			// The server answered this page as the one before: it ignores
+			// "page", and without this it would be read 10,000 times.
+			c.cfg.Log.Warn().Str("tracker", c.Name()).Str("request", path).Int("page", page).
+				Msg("RT answered a page as the one before it; taken as the end of the list")
+			return nil
+		}
+		if len(items) > 0 {
+			first = items[0]
+		}
 		for _, it := range items {
 			if err := each(it); err != nil {
 				return err
 			}
 		}
-		per := int(env.PerPage)
-		if per <= 0 {
-			per = c.perPage
-		}
-		if len(items) == 0 || page*per >= int(env.Total) {
+		if len(items) == 0 {
 			return nil
 		}
 	}

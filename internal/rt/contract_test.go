@@ -112,6 +112,7 @@ func simRT(t *testing.T) rtServer {
 		Users: []rtsim.User{
 			{Name: "root", ID: 14, Password: "password", Token: token},
 			{Name: "operator", ID: 20, Password: "operator-password"},
+			{Name: "procbot", ID: 27, Token: procbotToken},
 		},
 		TimeZone: tz,
 		Now:      ck.Now,
@@ -183,10 +184,47 @@ func TestContractRTSim(t *testing.T) {
 	runTraps(t, s)
 }
 
+// procbotToken is the simulator's least-privilege procbot user's.
+const procbotToken = "1-27-5eed0000procbot0000000000000000"
+
+// TestContractRTSimLeastPrivilege: the contract as a user who is not
+// root, whom the simulator, like RT, answers pages without a total.
+func TestContractRTSimLeastPrivilege(t *testing.T) {
+	s := simRT(t)
+	s.user, s.token, s.password = "procbot", procbotToken, ""
+	trackertest.Run(t, func(t *testing.T) trackertest.Target {
+		tg := s.target(t)
+		tg.Author = "procbot"
+		return tg
+	})
+}
+
 func TestContractRealRT(t *testing.T) {
 	s := realRT(t)
 	trackertest.Run(t, s.target)
 	runTraps(t, s)
+}
+
+// TestContractRealRTLeastPrivilege runs the contract as procbot runs in
+// production: a user with rights on its own queues only, creating in a
+// queue whose name has a space. RT answers such a user's pages without a
+// total or a next page.
+func TestContractRealRTLeastPrivilege(t *testing.T) {
+	s := realRT(t)
+	user, token, queue := os.Getenv("RT_PROCBOT_USER"), os.Getenv("RT_PROCBOT_TOKEN"), os.Getenv("RT_SPACED_QUEUE")
+	if user == "" || token == "" || queue == "" {
+		ci, _ := strconv.ParseBool(os.Getenv("CI"))
+		if ci {
+			t.Fatalf("real RT: RT_PROCBOT_USER, RT_PROCBOT_TOKEN or RT_SPACED_QUEUE is not set: deploy/dev/rt/start-rt.sh exports them")
+		}
+		t.Skip("SKIPPED: RT_PROCBOT_USER, RT_PROCBOT_TOKEN or RT_SPACED_QUEUE is not set (deploy/dev/rt/start-rt.sh exports them)")
+	}
+	s.user, s.token, s.password = user, token, ""
+	trackertest.Run(t, func(t *testing.T) trackertest.Target {
+		tg := s.target(t)
+		tg.Queue, tg.OtherQueue, tg.Author = queue, "PROC19", user
+		return tg
+	})
 }
 
 // ---- RT's traps, checked in the server's answers and in the client

@@ -101,6 +101,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("changed pages past one page", s.paging)
 	t.Run("public and internal notes read back", s.notes)
 	t.Run("articles in order with authors", s.history)
+	t.Run("articles past one page", s.longHistory)
 	t.Run("a long note reads back with the same text", s.longNote)
 	t.Run("link a child to a parent", s.link)
 	t.Run("create a child of a missing parent", s.missingParent)
@@ -288,6 +289,42 @@ func (s *suite) paging(t *testing.T) {
 	slices.Sort(sortedWant)
 	if !slices.Equal(sortedGot, sortedWant) {
 		t.Errorf("changed with %d per page: %v, want each of %v once", per, got, want)
+	}
+}
+
+// longHistory reads, through small pages, the notes of a ticket whose
+// history runs over several pages, the last note on the last page. A
+// tracker may answer a page without a total or a next page (RT does, for
+// a user who is not root) and a page may hold fewer visible items than
+// asked for: every note must be read all the same.
+func (s *suite) longHistory(t *testing.T) {
+	const per, notes = 3, 8
+	ctx := s.ctx(t)
+	u := Unique()
+	tk := s.newTicket(t, s.Queue, "trackertest long history "+u)
+	var want []string
+	for i := range notes {
+		text := fmt.Sprintf("note %d of %d %s", i+1, notes, u)
+		if err := s.Tracker.AddNote(ctx, tk.Ref.ID, text, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+	}
+	arts, err := s.SmallPages(t, per).Articles(ctx, tk.Ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := -1
+	for _, text := range want {
+		_, i := find(arts, text)
+		if i < 0 {
+			t.Errorf("%q missing from the %d articles read with %d per page", text, len(arts), per)
+			continue
+		}
+		if i < last {
+			t.Errorf("%q read out of order", text)
+		}
+		last = i
 	}
 }
 

@@ -8,7 +8,9 @@
 #   trap 'deploy/dev/rt/stop-rt.sh "$RT_STATE_DIR"' EXIT
 #
 # stdout: only `export NAME=value` lines (RT_URL RT_REST2_URL RT_USER RT_PASSWORD
-# RT_TOKEN RT_PID RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE RT_TEST_USERS); they are also saved
+# RT_TOKEN RT_PID RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE RT_TEST_USERS, and for the
+# least-privilege account RT_PROCBOT_USER RT_PROCBOT_TOKEN RT_PROCBOT_QUEUES
+# RT_SPACED_QUEUE RT_LIFECYCLE_QUEUE RT_FORBIDDEN_QUEUE); they are also saved
 # in $RT_STATE_DIR/env. Progress and errors go to stderr.
 #
 # Environment (all optional):
@@ -39,6 +41,17 @@ RT_USER=root
 QUEUES=(PROC19 sw-rel)       # General exists in RT's default data
 CF_NAME=ProcbotMarker        # ticket CF, applied to General and QUEUES
 TEST_USERS=(operator applicant unit)  # see below; password "<name>-password"
+# As EGI's production RT is configured: procbot acts as a user with rights on
+# its own queues only (not on sw-rel, not on General), queue names have
+# spaces, and one queue runs a lifecycle of its own (see write_config).
+PROCBOT_USER=procbot
+SPACED_QUEUE="PROC19 Integration"
+LIFECYCLE_QUEUE=Requirements
+PROCBOT_QUEUES=(PROC19 "$SPACED_QUEUE" "$LIFECYCLE_QUEUE")
+FORBIDDEN_QUEUE=sw-rel
+# What procbot needs on a queue: find it, see, create, reply, comment on and
+# change tickets, read the comments.
+PROCBOT_RIGHTS=(SeeQueue ShowTicket CreateTicket ReplyToTicket CommentOnTicket ModifyTicket ShowTicketComments)
 
 # --------------------------------------------------------------- checks
 [[ $RT_TIMEZONE =~ ^[A-Za-z0-9_+/-]+$ ]] && [ -f "/usr/share/zoneinfo/$RT_TIMEZONE" ] \
@@ -116,6 +129,27 @@ Set(\$WebPath, '');
 Set(\$MasonDataDir, '$STATE/mason_data');
 Set(\$MasonSessionDir, '$STATE/session_data');
 
+# A lifecycle like the one of EGI's Requirements queue: tickets are created
+# "new" only, and "resolved" is reached through "accepted" and "in progress".
+# RT merges %Lifecycles with its own, so "default" stays as it is.
+Set(%Lifecycles,
+    requirements => {
+        initial     => [ 'new' ],
+        active      => [ 'accepted', 'in progress', 'stalled' ],
+        inactive    => [ 'resolved', 'rejected' ],
+        defaults    => { on_create => 'new' },
+        transitions => {
+            ''            => [ 'new' ],
+            'new'         => [ 'accepted', 'rejected' ],
+            'accepted'    => [ 'in progress' ],
+            'in progress' => [ 'stalled', 'resolved' ],
+            'stalled'     => [ 'in progress' ],
+            'resolved'    => [ 'in progress' ],
+            'rejected'    => [],
+        },
+    },
+);
+
 Set(\$LogToSyslog, undef);
 Set(\$LogToFile, undef);
 Set(\$LogToSTDERR, 'warning');
@@ -136,12 +170,23 @@ if [ -n "${RT_PORT:-}" ]; then port=$RT_PORT; else port=$(free_port); fi
 write_config "$port"
 
 queue_list=""
-for q in "${QUEUES[@]}"; do
+for q in "${QUEUES[@]}" "$SPACED_QUEUE" "$LIFECYCLE_QUEUE"; do
     queue_list+="'$q', "
+    lifecycle=default
+    [ "$q" = "$LIFECYCLE_QUEUE" ] && lifecycle=requirements
     cat >> "$STATE/etc/initialdata" << EOF
-push @Queues, { Name => '$q', Description => 'procbot test queue',
+push @Queues, { Name => '$q', Description => 'procbot test queue', Lifecycle => '$lifecycle',
                 CorrespondAddress => '', CommentAddress => '' };
 EOF
+done
+cat >> "$STATE/etc/initialdata" << EOF
+push @Users, { Name => '$PROCBOT_USER', EmailAddress => '$PROCBOT_USER@rt.test', RealName => 'procbot',
+               Privileged => 1 };
+EOF
+for q in "${PROCBOT_QUEUES[@]}"; do
+    for r in "${PROCBOT_RIGHTS[@]}"; do
+        echo "push @ACL, { UserId => '$PROCBOT_USER', Queue => '$q', Right => '$r' };" >> "$STATE/etc/initialdata"
+    done
 done
 # People for end-to-end tests: an operator who approves, an applicant, and a
 # unit that closes children. Each has the password "<name>-password".
@@ -171,19 +216,26 @@ setup_log="$STATE/setup-database.log"
 "$RT_SETUP_DB" --action insert --datafile "$STATE/etc/initialdata" \
     >> "$setup_log" 2>&1 || { cat "$setup_log" >&2; die "rt-setup-database --action insert failed"; }
 
-# Auth token for root, made with RT's own API straight in the DB.
-RT_TOKEN=$(perl -I"$RT_LIB" -e '
-    use strict; use warnings;
-    use RT; RT::LoadConfig(); RT::Init();
-    my $root = RT::User->new(RT->SystemUser);
-    $root->Load("root") or die "no root user\n";
-    my ($id, $msg, $auth) = RT::AuthToken->new(RT->SystemUser)
-        ->Create(Owner => $root->Id, Description => "procbot tests");
-    die "token create failed: $msg\n" unless $id;
-    print "$auth\n";' 2>> "$setup_log") \
-    || { cat "$setup_log" >&2; die "auth token creation failed"; }
-RT_TOKEN=${RT_TOKEN##*$'\n'}
-[[ $RT_TOKEN =~ ^[0-9]+-[0-9]+-[0-9a-f]+$ ]] || { cat "$setup_log" >&2; die "unexpected token '$RT_TOKEN'"; }
+# Auth tokens for root and procbot's user, made with RT's own API straight
+# in the DB.
+make_token() { # USER
+    local tok
+    tok=$(perl -I"$RT_LIB" -e '
+        use strict; use warnings;
+        use RT; RT::LoadConfig(); RT::Init();
+        my $user = RT::User->new(RT->SystemUser);
+        $user->Load($ARGV[0]) or die "no user $ARGV[0]\n";
+        my ($id, $msg, $auth) = RT::AuthToken->new(RT->SystemUser)
+            ->Create(Owner => $user->Id, Description => "procbot tests");
+        die "token create failed: $msg\n" unless $id;
+        print "$auth\n";' "$1" 2>> "$setup_log") \
+        || { cat "$setup_log" >&2; die "auth token creation for $1 failed"; }
+    tok=${tok##*$'\n'}
+    [[ $tok =~ ^[0-9]+-[0-9]+-[0-9a-f]+$ ]] || { cat "$setup_log" >&2; die "unexpected token '$tok' for $1"; }
+    printf '%s' "$tok"
+}
+RT_TOKEN=$(make_token root)
+RT_PROCBOT_TOKEN=$(make_token "$PROCBOT_USER")
 log "DB ready in $((SECONDS - t0))s"
 
 # --------------------------------------------------------------- 4. server
@@ -249,6 +301,12 @@ RT_URL="http://127.0.0.1:$port"
         RT_STATE_DIR "$STATE" \
         RT_MAIL_MBOX "$STATE/outgoing-mail.mbox" \
         RT_TIMEZONE "$RT_TIMEZONE" \
-        RT_TEST_USERS "${TEST_USERS[*]}"
+        RT_TEST_USERS "${TEST_USERS[*]}" \
+        RT_PROCBOT_USER "$PROCBOT_USER" \
+        RT_PROCBOT_TOKEN "$RT_PROCBOT_TOKEN" \
+        RT_PROCBOT_QUEUES "$(IFS=,; echo "${PROCBOT_QUEUES[*]}")" \
+        RT_SPACED_QUEUE "$SPACED_QUEUE" \
+        RT_LIFECYCLE_QUEUE "$LIFECYCLE_QUEUE" \
+        RT_FORBIDDEN_QUEUE "$FORBIDDEN_QUEUE"
 } > "$STATE/env"
 cat "$STATE/env"

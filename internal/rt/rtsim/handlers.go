@@ -458,6 +458,13 @@ func (s *Server) envelope(r *http.Request, p url.Values, all []any) map[string]a
 	} else {
 		env["pages"] = pages
 	}
+	// RT counts a collection only for a user who may see all of it: to
+	// anyone else (procbot's least-privilege user) it answers "total" and
+	// "pages" null, and no "next_page".
+	counted := actor(r) == "root"
+	if !counted {
+		env["total"], env["pages"] = nil, nil
+	}
 	link := func(n int) string {
 		q := url.Values{}
 		for k, v := range p {
@@ -471,7 +478,7 @@ func (s *Server) envelope(r *http.Request, p url.Values, all []any) map[string]a
 		}
 		return s.base() + strings.TrimPrefix(r.URL.Path, "/REST/2.0") + "?" + enc + "page=" + strconv.Itoa(n)
 	}
-	if page < pages {
+	if page < pages && counted {
 		env["next_page"] = link(page + 1)
 	}
 	if page > 1 {
