@@ -99,6 +99,13 @@ func (l *link) Articles(ctx context.Context, id string) ([]core.Article, error) 
 	return l.tr.Articles(ctx, id)
 }
 
+func (l *link) ArticlesAfter(ctx context.Context, id string, after int64) ([]core.Article, error) {
+	if !l.ready.Load() {
+		return nil, errNotReached
+	}
+	return l.tr.ArticlesAfter(ctx, id, after)
+}
+
 func (l *link) Create(ctx context.Context, t core.NewTicket) (core.Ticket, error) {
 	if !l.ready.Load() {
 		return core.Ticket{}, errNotReached

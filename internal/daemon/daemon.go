@@ -600,7 +600,7 @@ func (t *tripped) set(tracker string) {
 func (d *Daemon) decide(ctx context.Context, w *work, failed *tripped) error {
 	obs := core.Observation{Children: map[string]core.Snapshot{}, Unrecorded: w.fresh}
 	if w.parent != nil && !failed.has(w.parent.Ref.Tracker) {
-		snap, err := d.snapshot(ctx, w.parent.Ref, true)
+		snap, err := d.snapshot(ctx, w.parent.Ref, true, w.inst.Seen[w.parent.Ref.Key()])
 		if err != nil {
 			failed.set(w.parent.Ref.Tracker)
 			if w.fresh {
@@ -615,7 +615,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed *tripped) error {
 		if failed.has(t.Ref.Tracker) {
 			continue // failed this cycle: not waited on again; read next cycle
 		}
-		snap, err := d.snapshot(ctx, t.Ref, false)
+		snap, err := d.snapshot(ctx, t.Ref, false, w.inst.Seen[t.Ref.Key()])
 		if err != nil {
 			failed.set(t.Ref.Tracker)
 			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("step", step).Msg("child not re-read")
@@ -629,7 +629,7 @@ func (d *Daemon) decide(ctx context.Context, w *work, failed *tripped) error {
 		if failed.has(t.Ref.Tracker) {
 			continue
 		}
-		snap, err := d.snapshot(ctx, t.Ref, false)
+		snap, err := d.snapshot(ctx, t.Ref, false, 0)
 		if err != nil {
 			failed.set(t.Ref.Tracker)
 			d.cfg.Log.Warn().Err(err).Str("instance", w.inst.Key).Str("ticket", t.Ref.String()).Msg("ticket found by its marker not read")
@@ -670,7 +670,9 @@ func (d *Daemon) adoptions(w *work, inst core.Instance, marked []core.Snapshot) 
 	return out
 }
 
-func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (core.Snapshot, error) {
+// snapshot reads the ticket (if full) and its articles newer than after,
+// the last one the request has read of it.
+func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool, after int64) (core.Snapshot, error) {
 	tr := d.trackers[ref.Tracker]
 	if tr == nil {
 		return core.Snapshot{}, fmt.Errorf("tracker %q is not configured", ref.Tracker)
@@ -684,7 +686,7 @@ func (d *Daemon) snapshot(ctx context.Context, ref core.TicketRef, full bool) (c
 	} else {
 		snap.Ticket.Ref = ref
 	}
-	if snap.Articles, err = tr.Articles(ctx, ref.ID); err != nil {
+	if snap.Articles, err = tr.ArticlesAfter(ctx, ref.ID, after); err != nil {
 		return snap, fmt.Errorf("read articles of %s: %w", ref, err)
 	}
 	return snap, nil

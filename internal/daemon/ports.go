@@ -26,9 +26,10 @@ type Poller interface {
 	Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error)
 	// Get reads one ticket, with its tags where the tracker has tags.
 	Get(ctx context.Context, id string) (core.Ticket, error)
-	// Articles returns the ticket's conversation, oldest first, with bodies
-	// as plain text.
-	Articles(ctx context.Context, id string) ([]core.Article, error)
+	// ArticlesAfter returns the ticket's articles whose id is above after
+	// (all of them for 0), oldest first, with bodies as plain text: a
+	// cycle reads only what is new since the request last read the ticket.
+	ArticlesAfter(ctx context.Context, id string, after int64) ([]core.Article, error)
 }
 
 // Actor is what the executor does on a tracker (execute.go): it checks
@@ -40,8 +41,9 @@ type Actor interface {
 	// Changed is Poller.Changed: the executor finds by the marker in its
 	// title a child that an earlier attempt created but did not record.
 	Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error)
-	// Articles is Poller.Articles: the executor looks there for a note an
-	// earlier attempt posted but did not record.
+	// Articles returns the ticket's whole conversation, oldest first: the
+	// executor looks there for a note an earlier attempt posted but did not
+	// record.
 	Articles(ctx context.Context, id string) ([]core.Article, error)
 	// Create opens a ticket. When t.Parent is in this tracker the new ticket
 	// is created as its child.

@@ -453,17 +453,23 @@ type envelope struct {
 	Items json.RawMessage `json:"items"`
 }
 
+// errEnough, returned by walk's each, ends the walk: the caller has read
+// as far as it needs.
+var errEnough = errors.New("read as far as needed")
+
 // walk fetches every page of a collection, until a page holds no item.
 // Neither "total" nor "next_page" nor a short page ends it: for a user who
 // is not root RT answers "total": null and no "next_page", and drops from
 // each page the items the user may not see, so a page may be short with
 // more to come. "pages" is never read.
 func (c *Client) walk(ctx context.Context, path string, q url.Values, op string, each func(json.RawMessage) error) error {
-	return c.walkLimit(ctx, path, q, op, c.cfg.MaxAnswer, each)
+	return c.walkLimit(ctx, path, q, op, c.cfg.MaxAnswer, false, each)
 }
 
-// walkLimit is walk with each page read through limit bytes.
-func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op string, limit int64, each func(json.RawMessage) error) error {
+// walkLimit is walk with each page read through limit bytes. whole says
+// that RT drops no item of this collection from a page (the attachments of
+// one transaction are visible with it), so that a short page is the last.
+func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op string, limit int64, whole bool, each func(json.RawMessage) error) error {
 	q.Set("per_page", strconv.Itoa(c.perPage))
 	var first json.RawMessage // the first item of the page before
 	for page := 1; page <= maxPages; page++ {
@@ -493,11 +499,13 @@ func (c *Client) walkLimit(ctx context.Context, path string, q url.Values, op st
 			first = items[0]
 		}
 		for _, it := range items {
-			if err := each(it); err != nil {
+			if err := each(it); errors.Is(err, errEnough) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
-		if len(items) == 0 {
+		if len(items) == 0 || (whole && len(items) < c.perPage) {
 			return nil
 		}
 	}

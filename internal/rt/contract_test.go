@@ -582,4 +582,39 @@ func runTraps(t *testing.T, s rtServer) {
 			t.Errorf("attachments %v", atts.Items)
 		}
 	})
+	t.Run("a changed ticket costs a page of history and its new article, however long its history", func(t *testing.T) {
+		id := create(t, "trap history cost "+trackertest.Unique())
+		rc, rec := s.recorded(t, func(c *rt.Config) { c.PerPage = 10 })
+		notes := 0
+		for _, upTo := range []int{5, 35} {
+			for ; notes < upTo; notes++ {
+				if err := c.AddNote(ctx, id, fmt.Sprintf("note %d", notes+1), false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			all, err := c.Articles(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.AddNote(ctx, id, "one more", true); err != nil {
+				t.Fatal(err)
+			}
+			notes++
+			before := len(rec.urls())
+			got, err := rc.ArticlesAfter(ctx, id, all[len(all)-1].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || strings.TrimSpace(got[0].Body) != "one more" {
+				t.Errorf("with %d notes: read %+v, want the one new note", upTo, got)
+			}
+			var paths []string
+			for _, u := range rec.urls()[before:] {
+				paths = append(paths, u.Path)
+			}
+			if len(paths) > 2 {
+				t.Errorf("with %d notes, reading the one new note took %d requests, want at most 2 (a page of history, the note): %v", upTo, len(paths), paths)
+			}
+		}
+	})
 }

@@ -192,6 +192,14 @@ var articleTypes = map[string]bool{"Create": true, "Correspond": true, "Comment"
 // oldest first, with plain-text bodies. A transaction whose attachments
 // exceed MaxArticleAnswer is returned without its text, and logged.
 func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error) {
+	return c.ArticlesAfter(ctx, id, 0)
+}
+
+// ArticlesAfter returns the ticket's articles whose id is above after,
+// oldest first. The history is read newest first, and only until an
+// entry procbot read before: a changed ticket costs a page of history and
+// a request per new article, however long its history has grown.
+func (c *Client) ArticlesAfter(ctx context.Context, id string, after int64) ([]core.Article, error) {
 	op := "read history of ticket " + id
 	n, err := ticketID(id)
 	if err != nil {
@@ -208,14 +216,23 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 		Created rtTime `json:"Created"`
 	}
 	var txns []item
+	entries := 0
 	q := url.Values{}
 	q.Set("fields", "Type,Creator,Created")
 	q.Set("orderby", "id")
-	q.Set("order", "ASC")
+	q.Set("order", "DESC")
 	err = c.walk(ctx, "/ticket/"+strconv.FormatInt(n, 10)+"/history", q, op, func(raw json.RawMessage) error {
 		var it item
 		if err := json.Unmarshal(raw, &it); err != nil {
 			return c.fail(op, core.ErrUnavailable, "bad history item: "+err.Error(), 0)
+		}
+		entries++
+		tid, err := strconv.ParseInt(string(it.ID), 10, 64)
+		if err != nil {
+			return c.fail(op, core.ErrUnavailable, fmt.Sprintf("transaction id %q is not a number", it.ID), 0)
+		}
+		if tid <= after {
+			return errEnough // everything older was read before
 		}
 		if articleTypes[it.Type] {
 			txns = append(txns, it)
@@ -225,7 +242,7 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 	if err != nil {
 		return nil, err
 	}
-	if len(txns) == 0 {
+	if entries == 0 {
 		// RT answers the history of a ticket that does not exist with an
 		// empty list, and every ticket has its Create transaction: tell the
 		// two apart by reading the ticket.
@@ -277,7 +294,9 @@ func (c *Client) transactionBody(ctx context.Context, tid string) (string, error
 	var plain, htmls []string
 	q := url.Values{}
 	q.Set("fields", "Content,ContentType,Filename")
-	err := c.walkLimit(ctx, "/transaction/"+url.PathEscape(tid)+"/attachments", q, op, c.cfg.MaxArticleAnswer, func(raw json.RawMessage) error {
+	// A transaction's attachments are visible with it, so a short page is
+	// the last: a note costs one request.
+	err := c.walkLimit(ctx, "/transaction/"+url.PathEscape(tid)+"/attachments", q, op, c.cfg.MaxArticleAnswer, true, func(raw json.RawMessage) error {
 		var a att
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return c.fail(op, core.ErrUnavailable, "bad attachment item: "+err.Error(), 0)

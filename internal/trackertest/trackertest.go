@@ -102,6 +102,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("public and internal notes read back", s.notes)
 	t.Run("articles in order with authors", s.history)
 	t.Run("articles past one page", s.longHistory)
+	t.Run("articles after the last one read", s.articlesAfter)
 	t.Run("a long note reads back with the same text", s.longNote)
 	t.Run("link a child to a parent", s.link)
 	t.Run("create a child of a missing parent", s.missingParent)
@@ -325,6 +326,46 @@ func (s *suite) longHistory(t *testing.T) {
 			t.Errorf("%q read out of order", text)
 		}
 		last = i
+	}
+}
+
+// articlesAfter reads only the articles newer than one read before, through
+// small pages: exactly those, oldest first, and none when nothing is new.
+func (s *suite) articlesAfter(t *testing.T) {
+	ctx := s.ctx(t)
+	u := Unique()
+	tk := s.newTicket(t, s.Queue, "trackertest articles after "+u)
+	for i := range 6 {
+		if err := s.Tracker.AddNote(ctx, tk.Ref.ID, fmt.Sprintf("note %d %s", i+1, u), i%2 == 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Tracker.Articles(ctx, tk.Ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 7 {
+		t.Fatalf("%d articles, want the description and 6 notes: %+v", len(all), all)
+	}
+	small := s.SmallPages(t, 2)
+	for _, from := range []int{0, 3, 6} {
+		got, err := small.ArticlesAfter(ctx, tk.Ref.ID, all[from].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[from+1:]
+		if len(got) != len(want) {
+			t.Errorf("after article %d: %d articles, want %d", from, len(got), len(want))
+			continue
+		}
+		for i := range want {
+			if got[i].ID != want[i].ID || got[i].Body != want[i].Body || got[i].Internal != want[i].Internal {
+				t.Errorf("after article %d, article %d: %+v, want %+v", from, i, got[i], want[i])
+			}
+		}
+	}
+	if got, err := small.ArticlesAfter(ctx, tk.Ref.ID, 0); err != nil || len(got) != len(all) {
+		t.Errorf("after 0: %d articles, %v; want all %d", len(got), err, len(all))
 	}
 }
 
@@ -623,6 +664,7 @@ func (s *suite) notFound(t *testing.T) {
 	}{
 		{"get", func() error { _, err := s.Tracker.Get(ctx, id); return err }},
 		{"articles", func() error { _, err := s.Tracker.Articles(ctx, id); return err }},
+		{"articles after one read", func() error { _, err := s.Tracker.ArticlesAfter(ctx, id, 1); return err }},
 		{"note", func() error { return s.Tracker.AddNote(ctx, id, "x", false) }},
 		{"state", func() error { return s.Tracker.SetState(ctx, id, s.TerminalState) }},
 		{"children", func() error { _, err := s.Tracker.Children(ctx, id); return err }},

@@ -144,6 +144,13 @@ func (c *Client) tags(ctx context.Context, id int64) ([]string, error) {
 // list; an article that alone exceeds it is kept with its id and without
 // its text (and logged), so that one huge mail cannot stop the procedure.
 func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error) {
+	return c.ArticlesAfter(ctx, id, 0)
+}
+
+// ArticlesAfter returns the articles whose id is above after, oldest
+// first. Zammad lists a ticket's articles in one answer: they are read
+// together and the older ones left out.
+func (c *Client) ArticlesAfter(ctx context.Context, id string, after int64) ([]core.Article, error) {
 	what := "read articles of ticket " + id
 	n, err := ticketID(id)
 	if err != nil {
@@ -159,9 +166,11 @@ func (c *Client) Articles(ctx context.Context, id string) ([]core.Article, error
 		return nil, c.fail(what, err)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	out := make([]core.Article, len(list))
-	for i, a := range list {
-		out[i] = a.toCore()
+	out := make([]core.Article, 0, len(list))
+	for _, a := range list {
+		if int64(a.ID) > after {
+			out = append(out, a.toCore())
+		}
 	}
 	return out, nil
 }
