@@ -23,6 +23,9 @@ import (
 type rtWorld struct {
 	url, token string
 	tz         *time.Location
+	// user is procbot's RT account (default root); queue, if set, takes
+	// the children of every unit, those routed to RT included.
+	user, queue string
 }
 
 // oldStatusLines is how procbot's status note asked for the approval before

@@ -57,7 +57,8 @@ func realRT(t *testing.T) (url, token string, tz *time.Location) {
 
 // procbotInRT builds procbot on the RT of w with PROC19 wholly in RT: the
 // children of every unit not routed to RT already (UMD provisioning, to
-// sw-rel) go to the PROC19 queue. procbot is closed when the test ends.
+// sw-rel) go to the PROC19 queue, or those of every unit to w.queue.
+// procbot is closed when the test ends.
 func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedure, *app.App) {
 	t.Helper()
 	procs, err := app.Procedures([]string{"proc19"}, "")
@@ -65,10 +66,25 @@ func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedur
 		t.Fatal(err)
 	}
 	p := procs[0]
+	user, queue := w.user, w.queue
+	if user == "" {
+		user = "root"
+	}
 	var routes []string
 	for key, u := range p.Units {
-		if u.Route.Tracker != core.TrackerRT {
+		switch {
+		case queue != "":
+			routes = append(routes, key+"=rt:"+queue)
+		case u.Route.Tracker != core.TrackerRT:
 			routes = append(routes, key+"=rt:PROC19")
+		}
+	}
+	if queue != "" {
+		// Steps with a route of their own (7d, to sw-rel) too.
+		for _, s := range p.Steps {
+			if r := p.RouteOf(s.ID); (s.Kind == "" || s.Kind == procedure.KindTask) && (r.Tracker != core.TrackerRT || r.Queue != queue) {
+				routes = append(routes, s.ID+"=rt:"+queue)
+			}
 		}
 	}
 	sort.Strings(routes)
@@ -77,7 +93,7 @@ func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedur
 	cfg.AllowHTTP = true
 	cfg.Operators = []string{"operator"}
 	cfg.Routes = strings.Join(routes, ";")
-	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = w.url, config.Secret(w.token), "root", w.tz.String()
+	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = w.url, config.Secret(w.token), user, w.tz.String()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
