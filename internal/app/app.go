@@ -176,6 +176,18 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 			check: func(ctx context.Context) (string, error) {
 				_, err := c.Ping(ctx)
 				return cfg.RT.User, err
+			},
+			verify: func(ctx context.Context) (bool, error) {
+				checked, err := c.CheckTimeZone(ctx)
+				var ze *rt.ZoneError
+				if errors.As(err, &ze) {
+					return true, &settingError{setting: "PROCBOT_RT_TIMEZONE",
+						err: fmt.Errorf("%w: set it to RT's $Timezone (RT_SiteConfig.pm), a zone at UTC%s", err, rt.OffsetText(ze.Offset))}
+				}
+				if err == nil && !checked {
+					log.Info().Str("tracker", core.TrackerRT).Msg("RT's time zone cannot be checked yet: procbot may see no ticket; it is checked once it may")
+				}
+				return checked, err
 			}})
 		policy.Terminal[core.TrackerRT] = cfg.RT.Terminal
 		closeState[core.TrackerRT] = cfg.RT.CloseState

@@ -27,7 +27,27 @@ type link struct {
 	check func(ctx context.Context) (string, error)
 	// ready is set once check passed, before the cycle that uses it.
 	ready atomic.Bool
+	// verify, if set, proves a setting against the tracker (RT's time
+	// zone). checked is false when the tracker cannot tell yet; a
+	// *settingError means the setting is wrong.
+	verify func(ctx context.Context) (checked bool, err error)
+	// verified is when verify last proved the setting; zero: not yet.
+	verified time.Time
 }
+
+// settingError is a setting the tracker proved wrong: procbot does not use
+// the tracker with it.
+type settingError struct {
+	setting string
+	err     error
+}
+
+func (e *settingError) Error() string { return e.setting + " is wrong: " + e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }
+
+// reverifyEvery is how often a proven setting is proven again: an admin
+// may change RT's zone under a running procbot.
+const reverifyEvery = 24 * time.Hour
 
 // errNotReached is what a link answers until its tracker was reached.
 var errNotReached = fmt.Errorf("not reached since procbot started: %w", core.ErrUnavailable)
@@ -38,6 +58,10 @@ var errNotReached = fmt.Errorf("not reached since procbot started: %w", core.Err
 // core.ErrUnavailable means the tracker did not answer.
 func (l *link) connect(ctx context.Context, robots map[string]string) error {
 	login, err := l.check(ctx)
+	var wrong *settingError
+	if err == nil {
+		err = l.reverify(ctx, time.Now())
+	}
 	switch {
 	case err == nil:
 		if login != "" {
@@ -45,6 +69,8 @@ func (l *link) connect(ctx context.Context, robots map[string]string) error {
 		}
 		l.ready.Store(true)
 		return nil
+	case errors.As(err, &wrong):
+		return fmt.Errorf("%s at %s: %w", l.name, l.url, err)
 	case errors.Is(err, core.ErrUnauthorized), errors.Is(err, core.ErrForbidden):
 		return fmt.Errorf("%s at %s refused procbot's credentials: check %s: %w", l.name, l.url, l.tokenVar, err)
 	case errors.Is(err, core.ErrUnavailable):
@@ -55,12 +81,37 @@ func (l *link) connect(ctx context.Context, robots map[string]string) error {
 	return fmt.Errorf("%s at %s: check %s: %w", l.name, l.url, l.urlVar, err)
 }
 
+// reverify runs verify when the setting was not proven yet or not for
+// reverifyEvery. Only a *settingError is returned: a tracker that cannot
+// answer now is tried again later.
+func (l *link) reverify(ctx context.Context, now time.Time) error {
+	if l.verify == nil || (!l.verified.IsZero() && now.Sub(l.verified) < reverifyEvery) {
+		return nil
+	}
+	checked, err := l.verify(ctx)
+	var wrong *settingError
+	if errors.As(err, &wrong) {
+		return err
+	}
+	if err == nil && checked {
+		l.verified = now
+	}
+	return nil
+}
+
 // connect checks the trackers not reached yet. It returns the errors of
 // those still not usable.
 func (a *App) connect(ctx context.Context) error {
 	var errs []error
 	for _, l := range a.links {
 		if l.ready.Load() {
+			if err := l.reverify(ctx, time.Now()); err != nil {
+				// Proven wrong under a running procbot: the tracker is
+				// not used until the setting is right.
+				l.ready.Store(false)
+				a.Log.Error().Err(err).Str("tracker", l.tr.Name()).Msg(l.name + " is not used until the setting is right")
+				errs = append(errs, fmt.Errorf("%s at %s: %w", l.name, l.url, err))
+			}
 			continue
 		}
 		if err := l.connect(ctx, a.robots); err != nil {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/procbot/procbot/internal/app"
 	"github.com/procbot/procbot/internal/config"
+	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
+	"github.com/procbot/procbot/internal/rt"
 	"github.com/procbot/procbot/internal/testlog"
 )
 
@@ -141,4 +143,62 @@ func TestRefusedCredentialsFailStartUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWrongRTTimeZoneIsFound: RT reads TicketSQL times in its own zone,
+// which REST 2.0 does not tell. A PROCBOT_RT_TIMEZONE that RT proves wrong
+// fails start-up naming the setting and RT's offset; when procbot may see
+// no ticket yet to prove it with, it starts, and stops using RT once a
+// ticket proves the setting wrong.
+func TestWrongRTTimeZoneIsFound(t *testing.T) {
+	newTicket := func(t *testing.T, env *demo.Env) {
+		t.Helper()
+		cfg := env.Config
+		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queue := ""
+		for id := range env.Proc.InOrder() {
+			if r := env.Proc.RouteOf(id); r.Tracker == core.TrackerRT {
+				queue = r.Queue
+			}
+		}
+		if _, err := c.Create(context.Background(), core.NewTicket{Queue: queue, Title: "a ticket to prove the zone with", Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := demo.NewEnv("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	cfg := env.Config
+	cfg.RT.TimeZone = "Asia/Tokyo" // the simulator runs in UTC
+	t.Run("with no ticket to prove it, procbot starts", func(t *testing.T) {
+		a, err := app.New(context.Background(), cfg, zerolog.Nop(), app.Options{})
+		if err != nil {
+			t.Fatalf("start-up: %v", err)
+		}
+		defer a.Close()
+		newTicket(t, env)
+		err = a.Connect(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "PROCBOT_RT_TIMEZONE") || !strings.Contains(err.Error(), "UTC+00:00") {
+			t.Errorf("once a ticket proves the zone wrong: %v, want an error naming PROCBOT_RT_TIMEZONE and UTC+00:00", err)
+		}
+	})
+	t.Run("a wrong zone fails start-up", func(t *testing.T) {
+		_, err := app.New(context.Background(), cfg, zerolog.Nop(), app.Options{})
+		if err == nil || !strings.Contains(err.Error(), "PROCBOT_RT_TIMEZONE") || !strings.Contains(err.Error(), "UTC+00:00") {
+			t.Errorf("start-up: %v, want an error naming PROCBOT_RT_TIMEZONE and RT's offset UTC+00:00", err)
+		}
+	})
+	t.Run("the right zone starts", func(t *testing.T) {
+		right := env.Config
+		a, err := app.New(context.Background(), right, zerolog.Nop(), app.Options{})
+		if err != nil {
+			t.Fatalf("start-up with RT's own zone %s: %v", right.RT.TimeZone, err)
+		}
+		a.Close()
+	})
 }

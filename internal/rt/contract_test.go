@@ -617,4 +617,29 @@ func runTraps(t *testing.T, s rtServer) {
 			}
 		}
 	})
+	t.Run("the configured time zone is proven on a ticket, a wrong one is named with RT's", func(t *testing.T) {
+		create(t, "trap zone "+trackertest.Unique())
+		checked, err := c.CheckTimeZone(ctx)
+		if err != nil || !checked {
+			t.Fatalf("with RT's own zone %s: checked %v, %v", s.tz, checked, err)
+		}
+		wrong := "Asia/Tokyo" // east of every zone CI runs RT in...
+		if _, off := time.Now().In(s.tz).Zone(); off > 0 {
+			wrong = "America/Los_Angeles" // ...or west of it
+		}
+		loc, err := time.LoadLocation(wrong)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked, err = s.client(t, func(c *rt.Config) { c.TimeZone = loc }).CheckTimeZone(ctx)
+		var ze *rt.ZoneError
+		if !errors.As(err, &ze) || !checked {
+			t.Fatalf("configured %s while RT runs in %s: checked %v, %v; want a *rt.ZoneError", wrong, s.tz, checked, err)
+		}
+		_, rtOff := ze.At.In(s.tz).Zone()
+		if ze.Offset != time.Duration(rtOff)*time.Second {
+			t.Errorf("found RT's offset %v, RT runs in %s (%ds): %v", ze.Offset, s.tz, rtOff, err)
+		}
+		t.Logf("the error reads: %v", err)
+	})
 }
