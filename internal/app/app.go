@@ -163,7 +163,11 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		if err != nil {
 			return nil, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err)
 		}
-		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log,
+		paths, err := cfg.RT.Paths()
+		if err != nil {
+			return nil, err
+		}
+		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log, ClosePaths: paths,
 			MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer)})
 		if err != nil {
 			return nil, err

@@ -120,7 +120,42 @@ type RT struct {
 	TimeZone   string        `envconfig:"PROCBOT_RT_TIMEZONE" default:"UTC" desc:"RT's $Timezone, used to write TicketSQL dates"`
 	Terminal   []string      `envconfig:"PROCBOT_RT_TERMINAL_STATES" default:"resolved,rejected" desc:"statuses that complete a step"`
 	CloseState string        `envconfig:"PROCBOT_RT_CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
+	ClosePaths string        `envconfig:"PROCBOT_RT_CLOSE_PATHS" desc:"per queue on a lifecycle of its own, the statuses to pass through to the close status: queue=status>status>...;..."`
 	Timeout    time.Duration `envconfig:"PROCBOT_RT_TIMEOUT" default:"30s" desc:"per-request timeout"`
+}
+
+// Paths reads PROCBOT_RT_CLOSE_PATHS: by queue, the statuses a ticket
+// passes through, in order, the close status among them.
+func (r RT) Paths() (map[string][]string, error) {
+	out := map[string][]string{}
+	var problems []error
+	for i, entry := range strings.Split(r.ClosePaths, ";") {
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		queue, list, ok := strings.Cut(entry, "=")
+		queue = strings.TrimSpace(queue)
+		var path []string
+		for _, st := range strings.Split(list, ">") {
+			if st = strings.TrimSpace(st); st != "" {
+				path = append(path, st)
+			}
+		}
+		switch {
+		case !ok || queue == "" || len(path) == 0:
+			problems = append(problems, fmt.Errorf("entry %d %q: want queue=status>status>..., e.g. Requirements=accepted>in progress>resolved", i+1, entry))
+		case !slices.Contains(path, r.CloseState):
+			problems = append(problems, fmt.Errorf("entry %d %q: the path does not reach PROCBOT_RT_CLOSE_STATE %q", i+1, entry, r.CloseState))
+		case out[queue] != nil:
+			problems = append(problems, fmt.Errorf("entry %d: queue %q has a path already", i+1, queue))
+		default:
+			out[queue] = path
+		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, fmt.Errorf("PROCBOT_RT_CLOSE_PATHS: %w", err)
+	}
+	return out, nil
 }
 
 // Load reads the settings from the environment and checks them.
@@ -314,6 +349,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := time.LoadLocation(c.RT.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err))
+	}
+	if _, err := c.RT.Paths(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs,
 		atLeast("PROCBOT_POLL_INTERVAL", c.PollInterval, time.Second),

@@ -177,6 +177,8 @@ func TestInvalidValueFailsNamingTheVariable(t *testing.T) {
 		{"a size with an SI unit", "PROCBOT_MAX_ANSWER_SIZE", "4MB", config.Load},
 		{"a size of 0", "PROCBOT_MAX_ARTICLE_ANSWER_SIZE", "0", config.Load},
 		{"a negative size", "PROCBOT_MAX_ANSWER_SIZE", "-1KiB", config.Load},
+		{"a close path without a queue", "PROCBOT_RT_CLOSE_PATHS", "accepted>resolved", config.Load},
+		{"a close path that does not reach the close status", "PROCBOT_RT_CLOSE_PATHS", "Requirements=accepted>in progress", config.Load},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

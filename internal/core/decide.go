@@ -676,12 +676,12 @@ func (d *decider) remind() {
 		}
 		st.RemindedAt = d.now
 		d.inst.Steps[id] = st
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteReminder, Public: true, Step: id})
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteReminder, Public: false, Step: id})
 	}
 }
 
 func (d *decider) badCommand(t TicketRef, who string, c intake.Command, reason string) {
-	d.enqueue(Action{Kind: ActNote, Ticket: t, Note: NoteBadCommand, Public: true, Who: who, Command: c.Name, Reason: reason})
+	d.enqueue(Action{Kind: ActNote, Ticket: t, Note: NoteBadCommand, Public: t == d.inst.Parent, Who: who, Command: c.Name, Reason: reason})
 }
 
 func (d *decider) kindChoices() []string {
@@ -724,7 +724,7 @@ func (d *decider) operatorSkip(author string, c intake.Command) {
 	d.inst.Steps[id] = st
 	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteSkipped, Public: true, Step: id, Who: author, Reason: reason})
 	if !st.Child.IsZero() {
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteSkipped, Public: true, Step: id, Who: author, Reason: reason})
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteSkipped, Public: false, Step: id, Who: author, Reason: reason})
 		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
 	}
 }
@@ -923,6 +923,11 @@ func (d *decider) dropStaleOpens() {
 	d.inst.Outbox = out
 }
 
+// enqueue queues a. Notes on the request are public: the applicant reads
+// them. Notes on a child are internal (in RT a comment, not a reply): a
+// reply would move a new ticket to its lifecycle's first active status
+// (open, or accepted in a lifecycle like EGI's Requirements queue), which
+// is the unit's to do, and mail the child's requestor, procbot itself.
 func (d *decider) enqueue(a Action) { d.inst.Outbox = append(d.inst.Outbox, a) }
 
 // enqueueOnce queues a note of a kind that has at most one pending copy,

@@ -79,6 +79,13 @@ type Config struct {
 	// of one transaction (its attachments). A transaction that exceeds it
 	// is kept without its text, with a warning in Log. Default 16 MiB.
 	MaxArticleAnswer int64
+	// ClosePaths gives, by queue name, the statuses a ticket of that queue
+	// passes through to reach the one procbot sets, in order: a queue on a
+	// lifecycle that allows no direct change (EGI's Requirements queue:
+	// "accepted" → "in progress" → "resolved") reaches it step by step,
+	// from the status the ticket is in. A queue without one is changed
+	// directly.
+	ClosePaths map[string][]string
 	// Log receives warnings about transactions read without their text.
 	// The zero value logs nothing.
 	Log zerolog.Logger

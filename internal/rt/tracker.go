@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -470,7 +471,51 @@ func (c *Client) SetState(ctx context.Context, id, state string) error {
 	if strings.TrimSpace(state) == "" {
 		return c.fail(op, core.ErrInvalid, "empty status", 0)
 	}
-	resp, err := c.do(ctx, http.MethodPut, "/ticket/"+strconv.FormatInt(n, 10), nil, map[string]any{"Status": state}, op)
+	err = c.setStatus(ctx, n, state, op)
+	var refused *refusedError
+	if !errors.As(err, &refused) {
+		return err
+	}
+	// The queue's lifecycle does not allow the change from where the
+	// ticket is: through its close path, if it has one.
+	w, rerr := c.getRaw(ctx, id, op+": re-read")
+	if rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	queue, rerr := c.queueName(ctx, w.Queue)
+	if rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	path := c.cfg.ClosePaths[queue]
+	end := slices.Index(path, state)
+	if end < 0 {
+		return c.fail(op, core.ErrInvalid, fmt.Sprintf("%s; queue %q has no close path through which %q can be reached", refused.msg, queue, state), 0)
+	}
+	from := slices.Index(path[:end], w.Status) + 1 // 0 when the ticket is on none of them
+	for _, next := range path[from : end+1] {
+		if err := c.setStatus(ctx, n, next, op+" through "+next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refusedError is RT refusing a status change its lifecycle does not
+// allow, in a 200 answer.
+type refusedError struct {
+	msg string // RT's message
+	err error  // the error naming the request
+}
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+var refusedRe = regexp.MustCompile(`can't change status from '[^']*' to '[^']*'`)
+
+// setStatus asks RT for one status change and checks that RT made it.
+func (c *Client) setStatus(ctx context.Context, n int64, state, op string) error {
+	id := strconv.FormatInt(n, 10)
+	resp, err := c.do(ctx, http.MethodPut, "/ticket/"+id, nil, map[string]any{"Status": state}, op)
 	if err != nil {
 		return err
 	}
@@ -478,6 +523,11 @@ func (c *Client) SetState(ctx context.Context, id, state string) error {
 	for _, m := range msgs {
 		if strings.Contains(m, "Status changed from") && strings.Contains(m, "to '"+state+"'") {
 			return nil
+		}
+	}
+	for _, m := range msgs {
+		if refusedRe.MatchString(m) {
+			return &refusedError{msg: m, err: c.fail(op, core.ErrInvalid, m, resp.StatusCode())}
 		}
 	}
 	if len(msgs) > 0 {
