@@ -34,6 +34,7 @@ const (
 	NoteAnnouncement = "announcement"
 	NoteDuplicate    = "duplicate" // a second request for a product already in the procedure
 	NoteReminder     = "reminder"  // on an overdue step's child
+	NoteRefused      = "refused"   // on the parent: a tracker keeps refusing an effect
 )
 
 // Action is a side effect procbot decided on: the core returns it, the
@@ -71,6 +72,36 @@ type Action struct {
 	// set when a lost record is rebuilt: a note whose text has one of them
 	// was posted before and counts as posted, without being posted again.
 	OnTicket []string `json:"on_ticket,omitempty"`
+	// Refusals counts the attempts the tracker refused for certain (its
+	// answer said no: procbot's rights, a queue that does not exist, a
+	// status change the queue's lifecycle does not allow); Refused is the
+	// last refusal and RefusedAt when it came. Set by the executor. After
+	// RefusalsBeforeReport, one note on the request says so (Reported is
+	// then set by the core), and the action is tried again only at
+	// RetryAt.
+	Refusals  int       `json:"refusals,omitempty"`
+	Refused   string    `json:"refused,omitempty"`
+	RefusedAt time.Time `json:"refused_at,omitzero"`
+	Reported  bool      `json:"reported,omitempty"`
+}
+
+// RefusalsBeforeReport is how many refusals of an effect procbot takes
+// before it reports them on the request and waits between attempts: one
+// or two may be a passing misconfiguration being fixed.
+const RefusalsBeforeReport = 3
+
+// RetryAt is when a refused action is tried again: at once until it was
+// refused RefusalsBeforeReport times, then an hour after the last refusal,
+// twice as long after each further one, at most a day.
+func (a Action) RetryAt() time.Time {
+	if a.Refusals < RefusalsBeforeReport {
+		return time.Time{}
+	}
+	wait := time.Hour
+	for i := RefusalsBeforeReport; i < a.Refusals && wait < 24*time.Hour; i++ {
+		wait *= 2
+	}
+	return a.RefusedAt.Add(min(wait, 24*time.Hour))
 }
 
 // Policy is the configuration the core decides with.

@@ -138,6 +138,7 @@ func Decide(in Input) Instance {
 		}
 	}
 	d.dropStaleOpens()
+	d.reportRefusals()
 	if !d.inst.equal(in.State) {
 		d.inst.UpdatedAt = d.now
 	}
@@ -921,6 +922,25 @@ func (d *decider) dropStaleOpens() {
 		out = append(out, a)
 	}
 	d.inst.Outbox = out
+}
+
+// reportRefusals tells the operators, once per effect, on the request, of
+// an effect a tracker refused RefusalsBeforeReport times: a step routed to
+// a queue procbot may not create in, a close the queue's lifecycle does
+// not allow. The effect stays in the outbox and is tried again at its
+// RetryAt; the note is internal, for the operators.
+func (d *decider) reportRefusals() {
+	if d.inst.Phase.Finished() && d.inst.Phase != PhaseCompleted {
+		return
+	}
+	for i, a := range d.inst.Outbox {
+		if a.Refusals < RefusalsBeforeReport || a.Reported || a.Note == NoteRefused {
+			continue
+		}
+		d.inst.Outbox[i].Reported = true
+		d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteRefused, Step: a.Step, Other: a.Ticket,
+			Command: string(a.Kind), Reason: a.Refused})
+	}
 }
 
 // enqueue queues a. Notes on the request are public: the applicant reads

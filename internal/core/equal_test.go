@@ -71,7 +71,7 @@ func filled(t reflect.Type) reflect.Value {
 	case t.Kind() == reflect.String:
 		v.SetString("a")
 	case t.Kind() == reflect.Bool:
-	case t.Kind() == reflect.Int64:
+	case t.Kind() == reflect.Int64, t.Kind() == reflect.Int:
 		v.SetInt(1)
 	case t.Kind() == reflect.Struct:
 		for i := range t.NumField() {
@@ -106,7 +106,7 @@ func leaves(v reflect.Value, path string, visit func(path string, change func())
 	case t.Kind() == reflect.Bool:
 		visit(path, func() { v.SetBool(!v.Bool()) })
 		return 1
-	case t.Kind() == reflect.Int64:
+	case t.Kind() == reflect.Int64, t.Kind() == reflect.Int:
 		visit(path, func() { v.SetInt(v.Int() + 1) })
 		return 1
 	case t.Kind() == reflect.Struct:

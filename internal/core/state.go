@@ -221,7 +221,8 @@ func (a Action) equal(b Action) bool {
 	return a.Kind == b.Kind && a.Ticket == b.Ticket && a.Note == b.Note && a.Public == b.Public &&
 		a.Digest == b.Digest && a.Step == b.Step && a.Other == b.Other && a.Who == b.Who &&
 		a.Command == b.Command && a.Reason == b.Reason && a.Attempt == b.Attempt && a.Tried.Equal(b.Tried) &&
-		slices.Equal(a.OnTicket, b.OnTicket)
+		slices.Equal(a.OnTicket, b.OnTicket) && a.Refusals == b.Refusals && a.Refused == b.Refused &&
+		a.RefusedAt.Equal(b.RefusedAt) && a.Reported == b.Reported
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/render"
 )
 
 // This file is the one place where procbot changes tickets and sends mail:
@@ -65,6 +66,13 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			i++
 			continue
 		}
+		if d.cfg.Now().Before(a.RetryAt()) {
+			// Refused often: it waits, and so do the later effects on its
+			// ticket.
+			held[ticket] = true
+			i++
+			continue
+		}
 		var err error
 		next, what, on := inst, d.describe(a), a.Ticket
 		switch a.Kind {
@@ -94,6 +102,16 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 			}
 		default:
 			err = d.do(ctx, p, inst, a)
+		}
+		if err != nil && definite(err) {
+			// Refused for certain: counted, so that the core reports it
+			// once it keeps happening, and the retries slow down.
+			next = next.Clone()
+			r := &next.Outbox[i]
+			r.Refusals, r.Refused, r.RefusedAt = r.Refusals+1, render.Clip(maxRefused, err.Error()), d.cfg.Now()
+			if rerr := flush(next); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 		}
 		if err != nil {
 			inst = next // with the attempt recorded, if one was
@@ -258,6 +276,9 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	}
 	return child, created, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
 }
+
+// maxRefused bounds the refusal kept in the record and shown in the note.
+const maxRefused = 400
 
 // errNoAnswer marks a create that ended without the tracker's answer: it
 // may have been carried out.

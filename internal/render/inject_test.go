@@ -83,6 +83,7 @@ func TestEveryTextKeepsUserTextLiteral(t *testing.T) {
 		{core.NoteDuplicate, note(inst, core.Action{Note: core.NoteDuplicate, Other: core.TicketRef{Tracker: "ggus", ID: "990", Number: "10090"}}), []string{product}},
 		{core.NoteReminder, note(inst, core.Action{Note: core.NoteReminder, Ticket: inst.Steps["3b"].Child, Step: "3b"}), []string{product}},
 		{core.NoteAnnouncement, note(inst, core.Action{Note: core.NoteAnnouncement, Step: "announcement"}), []string{product, contact, customer, skipped}},
+		{core.NoteRefused, note(inst, core.Action{Note: core.NoteRefused, Step: "3b", Command: "close", Other: inst.Steps["3b"].Child, Reason: reason}), []string{reason}},
 	}
 	kinds := map[string]bool{}
 	for _, tc := range tests {
@@ -110,7 +111,8 @@ func TestEveryTextKeepsUserTextLiteral(t *testing.T) {
 	}
 	// Every text the renderer requires is covered here.
 	for _, name := range []string{"child-title", "child-body", core.NoteMissing, core.NoteUnauthorised, core.NoteSelfApproval,
-		core.NoteRejected, core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement, core.NoteDuplicate, core.NoteReminder} {
+		core.NoteRejected, core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement, core.NoteDuplicate, core.NoteReminder,
+		core.NoteRefused} {
 		if !kinds[name] {
 			t.Errorf("no case renders %s", name)
 		}

@@ -122,6 +122,14 @@ func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []named
 		{"announcement", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteAnnouncement, Step: "announcement"}, nil)
 		}},
+		{"refused-open", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "7d", Other: parent, Command: string(core.ActOpen),
+				Reason: `rt: create ticket in queue "sw-rel": not allowed: No permission to create tickets in the queue 'sw-rel' (HTTP 403)`}, nil)
+		}},
+		{"refused-close", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "3b", Other: inst.Steps["3b"].Child, Command: string(core.ActClose),
+				Reason: `rt: set status of ticket 77 to "resolved": invalid: Ticket 77: You can't change status from 'accepted' to 'resolved'.`}, nil)
+		}},
 	}
 }
 
