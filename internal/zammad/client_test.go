@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -311,9 +314,11 @@ func TestChanged(t *testing.T) {
 				t.Errorf("not oldest first at %d: %v", i, titles(got))
 			}
 		}
-		// 10 tickets at 3 per page: pages of 3, 3, 3, 1.
-		if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 4 {
-			t.Errorf("%d search requests, want 4", n)
+		// 10 tickets at 3 per page: pages of 3, 3, 3, 1, and the empty page
+		// that ends the list (a short page does not: Zammad may cap the
+		// page size below the one asked for).
+		if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 5 {
+			t.Errorf("%d search requests, want 5", n)
 		}
 	})
 	t.Run("an exact multiple of the page size ends with an empty page", func(t *testing.T) {
@@ -818,5 +823,41 @@ func TestProxyEchoingCredentials(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprintf("%v %+v", err, err), robotToken) {
 		t.Errorf("error shows the token: %v", err)
+	}
+}
+
+// TestIgnoredConditionIsLoud: a server that answers the condition search
+// without applying the condition (a proxy that drops the body, an older
+// Zammad) returns tickets that do not meet it. procbot does not page
+// through every ticket the helpdesk holds: the poll fails on the first
+// page, naming the problem, and the cursor stays.
+func TestIgnoredConditionIsLoud(t *testing.T) {
+	f := setup(t, nil)
+	ctx := context.Background()
+	f.create(t, "Request for integration of Foo "+requestSuffix, opsGroup)
+	for i := range 5 {
+		f.create(t, fmt.Sprintf("unrelated ticket %d", i), opsGroup)
+	}
+	stripping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/tickets/search") {
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			delete(body, "condition")
+			b, _ := json.Marshal(body)
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+		u, _ := url.Parse(f.sim.URL())
+		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host}).ServeHTTP(w, r)
+	}))
+	defer stripping.Close()
+	u, _ := url.Parse(f.sim.URL())
+	c := f.client(t, func(cfg *zammad.Config) { cfg.URL, cfg.PerPage = stripping.URL+u.Path, 2 })
+	before := f.sim.CountRequests("POST", "/tickets/search")
+	_, err := c.Changed(ctx, requestSuffix, f.clk.Now().Add(-time.Hour))
+	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "does not meet the search's condition") {
+		t.Errorf("Changed: %v, want an unavailable error saying the answer does not meet the condition", err)
+	}
+	if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 1 {
+		t.Errorf("%d search requests, want the first page only", n)
 	}
 }

@@ -66,13 +66,24 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 			return nil, c.fail(what, fmt.Errorf("%w: %v", core.ErrUnavailable, err))
 		}
 		for _, t := range list {
+			if !meets(t, match, since) {
+				// A server that ignores the condition (an older Zammad, a
+				// proxy that drops the body) would have procbot page
+				// through every ticket: a loud failure instead, and the
+				// cursor stays where it is.
+				return nil, c.fail(what, fmt.Errorf("%w: ticket %d (%q, changed %s) does not meet the search's condition: "+
+					"GGUS seems to ignore conditions in POST /tickets/search", core.ErrUnavailable, t.ID, t.Title,
+					t.UpdatedAt.UTC().Format(time.RFC3339)))
+			}
 			// A ticket changed while paging moves to a later page; the
 			// later sighting is the newer one.
 			if old, ok := byID[t.ID]; !ok || !t.UpdatedAt.Before(old.UpdatedAt) {
 				byID[t.ID] = t
 			}
 		}
-		if len(list) < c.perPage {
+		// Only an empty page ends the list: Zammad may cap the page size
+		// below the one asked for.
+		if len(list) == 0 {
 			break
 		}
 	}
@@ -92,6 +103,16 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 	}
 	core.SortByChange(out)
 	return out, nil
+}
+
+// meets reports whether a ticket a condition search returned meets the
+// condition sent: the title contains match (Zammad compares without case),
+// and it changed at or after since.
+func meets(t apiTicket, match string, since time.Time) bool {
+	if match != "" && !strings.Contains(strings.ToLower(string(t.Title)), strings.ToLower(match)) {
+		return false
+	}
+	return since.IsZero() || !t.UpdatedAt.Before(since.UTC().Truncate(time.Millisecond))
 }
 
 // rawBody keeps an answer undecoded for decoders that accept several shapes.

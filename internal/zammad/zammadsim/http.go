@@ -2,6 +2,9 @@ package zammadsim
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,8 +75,9 @@ func (s *Server) routes() http.Handler {
 	h("POST /tags/add", s.addTag)
 	h("DELETE /tags/remove", s.removeTag)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// As recorded from live Zammad servers.
 		writeJSON(w, http.StatusNotFound, map[string]any{
-			"error": fmt.Sprintf("No route matches [%s] %q", r.Method, r.URL.Path)})
+			"error": "This page doesn't exist.", "error_human": "This page doesn't exist."})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
@@ -103,8 +107,42 @@ func (s *Server) wrap(fn handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, status, body)
+		writeAnswer(w, r, status, body)
 	})
+}
+
+// gzipAbove is the size from which an answer is sent compressed to a
+// client that accepts it, as Zammad's servers do with large answers.
+const gzipAbove = 1024
+
+// writeAnswer writes a successful answer as Zammad does: with a weak ETag
+// and "Cache-Control: max-age=0, private, must-revalidate", and a large
+// one gzip-compressed and chunked when the client accepts gzip.
+func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Error ID sim1: Please contact your administrator."})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	sum := sha256.Sum256(b)
+	h.Set("ETag", `W/"`+hex.EncodeToString(sum[:16])+`"`)
+	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+	if len(b) < gzipAbove || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	h.Set("Vary", "Accept-Encoding")
+	w.WriteHeader(status)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the header goes out alone: chunked, no Content-Length
+	}
+	zw := gzip.NewWriter(w)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
 }
 
 // authenticate implements Zammad's token schemes: "Token token=<t>",

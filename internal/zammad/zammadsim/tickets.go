@@ -19,7 +19,12 @@ var reservedTicketKeys = map[string]bool{
 	"close_at": true, "last_close_at": true, "article_ids": true,
 }
 
-func (s *Server) ticketJSON(t *ticket, expand bool) map[string]any {
+// ticketJSON is a ticket as Zammad answers it. Only the answers to a
+// create or an update and the expanded ones carry "article_ids" and
+// "ticket_time_accounting_ids" (withIDs); a plain GET and the assets of a
+// search do not. An expanded answer leaves out the name of an association
+// that is null (organization) rather than sending null.
+func (s *Server) ticketJSON(t *ticket, expand bool, withIDs ...bool) map[string]any {
 	db := s.db
 	ids := make([]int, len(t.articleIDs))
 	for i, id := range t.articleIDs {
@@ -37,7 +42,12 @@ func (s *Server) ticketJSON(t *ticket, expand bool) map[string]any {
 		"escalation_at": nil, "pending_time": tsp(t.pendingTime), "time_unit": nil,
 		"preferences": t.preferences, "created_by_id": t.createdBy, "updated_by_id": t.updatedBy,
 		"created_at": ts(t.createdAt), "updated_at": ts(t.updatedAt),
-		"article_ids": ids, "ticket_time_accounting_ids": []int{},
+		"first_response_escalation_at": nil, "first_response_in_min": nil, "first_response_diff_in_min": nil,
+		"close_escalation_at": nil, "close_in_min": nil, "close_diff_in_min": nil,
+		"update_escalation_at": nil, "update_in_min": nil, "update_diff_in_min": nil,
+	}
+	if expand || (len(withIDs) > 0 && withIDs[0]) {
+		m["article_ids"], m["ticket_time_accounting_ids"] = ids, []int{}
 	}
 	if m["preferences"] == nil {
 		m["preferences"] = map[string]any{}
@@ -51,7 +61,6 @@ func (s *Server) ticketJSON(t *ticket, expand bool) map[string]any {
 		m["priority"] = db.priority(t.priorityID).name
 		m["owner"] = db.userName(t.ownerID)
 		m["customer"] = db.userName(t.customerID)
-		m["organization"] = nil
 		m["created_by"] = db.userName(t.createdBy)
 		m["updated_by"] = db.userName(t.updatedBy)
 		m["create_article_type"] = nameByID(articleTypeIDs, t.createType)
@@ -454,7 +463,7 @@ func (s *Server) createTicket(c *call) (int, any, error) {
 			s.storeLink(typ, t.id, target, now)
 		}
 	}
-	return http.StatusCreated, s.ticketJSON(t, p.flag("expand")), nil
+	return http.StatusCreated, s.ticketJSON(t, p.flag("expand"), true), nil
 }
 
 func checkPending(st *state, p params) error {
@@ -565,7 +574,7 @@ func (s *Server) updateTicket(c *call) (int, any, error) {
 		s.storeArticle(t, art, now)
 		t.updatedBy = c.u.id
 	}
-	return http.StatusOK, s.ticketJSON(t, p.flag("expand")), nil
+	return http.StatusOK, s.ticketJSON(t, p.flag("expand"), true), nil
 }
 
 // newArticle validates an article request; ticket_id is handled by callers.
@@ -618,7 +627,12 @@ func (s *Server) storeArticle(t *ticket, a *article, now time.Time) {
 	t.articleIDs = append(t.articleIDs, a.id)
 	t.updatedAt = now
 	t.updatedBy = a.createdBy
-	t.lastContact = &now
+	if a.typ != "note" {
+		// A note (all that the API adds here) is no contact: Zammad
+		// leaves last_contact_at null on a ticket created or changed
+		// through the API.
+		t.lastContact = &now
+	}
 }
 
 func (s *Server) articlesByTicket(c *call) (int, any, error) {
