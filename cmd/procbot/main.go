@@ -40,6 +40,7 @@ Usage:
   procbot rebuild              re-read every request and child from the trackers (after a lost database)
   procbot digest --dry-run     print the weekly digests that would go out now, per recipient
   procbot digest --send-now    send them now
+  procbot check                check the settings against the live trackers
   procbot validate [FILE...]   check procedure files (default: the built-in ones)
   procbot demo [--db FILE]     run a whole PROC19 against local GGUS and RT simulators
   procbot bench [-n 1,10,100]  measure procbot with N live procedures against local simulators
@@ -73,6 +74,10 @@ var commands = map[string]command{
 			dryRun := fs.Bool("dry-run", false, "print the digests that would go out now; send nothing")
 			sendNow := fs.Bool("send-now", false, "send the digests now, whatever the schedule")
 			return func(_ []string, stdout, stderr io.Writer) error { return digestCmd(*dryRun, *sendNow, stdout, stderr) }
+		}},
+	"check": {"", "check the settings against the live trackers: credentials, that procbot may create tickets in every route's group or queue, GGUS's states, RT's time zone; prints a table and exits 1 on a problem",
+		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			return func(_ []string, stdout, stderr io.Writer) error { return check(stdout, stderr) }
 		}},
 	"validate": {"[FILE...]", "check procedure files (default: the built-in ones)",
 		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -215,7 +220,25 @@ func runDaemon(stderr io.Writer) error {
 	}
 	defer stop()
 	defer a.Close()
+	a.LogCheck(ctx)
 	return a.Run(ctx)
+}
+
+func check(stdout, stderr io.Writer) error {
+	ctx, stop, a, err := start(stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	defer a.Close()
+	problems, err := app.PrintCheck(stdout, a.Check(ctx))
+	if err != nil {
+		return err
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problems", problems)
+	}
+	return nil
 }
 
 func rebuild(stderr io.Writer) error {

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/procbot/procbot/internal/app"
+	"github.com/procbot/procbot/internal/config"
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/demo"
 )
@@ -142,3 +146,65 @@ func countRequests(t *testing.T, target string) *counter {
 
 // take returns the requests counted since the last call.
 func (c *counter) take() int { return int(c.n.Swap(0)) }
+
+// TestCheckAgainstRealRT: procbot check, as the least-privilege RT user,
+// reports a step routed to a queue the user has no rights on, and a wrong
+// time zone (which fails start-up, naming the setting); with both right,
+// every check passes.
+func TestCheckAgainstRealRT(t *testing.T) {
+	url, _, tz := realRT(t)
+	user, token, queue, forbidden := os.Getenv("RT_PROCBOT_USER"), os.Getenv("RT_PROCBOT_TOKEN"), os.Getenv("RT_SPACED_QUEUE"), os.Getenv("RT_FORBIDDEN_QUEUE")
+	if user == "" || token == "" || queue == "" || forbidden == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but the least-privilege account's RT_* variables are not set (deploy/dev/rt/start-rt.sh exports them)")
+		}
+		t.Skip("skipped: the least-privilege account's RT_* variables are not set; start RT with deploy/dev/rt/start-rt.sh")
+	}
+	ctx := context.Background()
+	_, cfg := rtConfig(t, rtWorld{url: url, token: token, tz: tz, user: user, queue: queue})
+	// A ticket procbot's user may see, to prove the zone with.
+	if _, err := as(t, url, "applicant", tz).Create(ctx, core.NewTicket{Queue: queue, Title: "zone proof", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, cfg config.Config) (string, int) {
+		t.Helper()
+		a, err := app.New(ctx, cfg, zerolog.Nop(), app.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		var out bytes.Buffer
+		problems, err := app.PrintCheck(&out, a.Check(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), problems
+	}
+	t.Run("right settings pass", func(t *testing.T) {
+		if out, problems := check(t, cfg); problems != 0 {
+			t.Errorf("%d problems:\n%s", problems, out)
+		}
+	})
+	t.Run("a queue without rights is a problem", func(t *testing.T) {
+		bad := cfg
+		bad.Routes = strings.Replace(bad.Routes, "7d=rt:"+queue, "7d=rt:"+forbidden, 1)
+		if bad.Routes == cfg.Routes {
+			t.Fatalf("no route of step 7d to replace in %q", cfg.Routes)
+		}
+		out, problems := check(t, bad)
+		if problems != 1 || !strings.Contains(out, forbidden) || !strings.Contains(out, "SeeQueue") {
+			t.Errorf("%d problems, want 1 naming %s:\n%s", problems, forbidden, out)
+		}
+	})
+	t.Run("a wrong time zone fails start-up naming the setting", func(t *testing.T) {
+		bad := cfg
+		bad.RT.TimeZone = "Asia/Tokyo"
+		if _, off := time.Now().In(tz).Zone(); off > 0 {
+			bad.RT.TimeZone = "America/Los_Angeles"
+		}
+		_, err := app.New(ctx, bad, zerolog.Nop(), app.Options{})
+		if err == nil || !strings.Contains(err.Error(), "PROCBOT_RT_TIMEZONE") {
+			t.Errorf("start-up with RT_TIMEZONE %s: %v, want an error naming PROCBOT_RT_TIMEZONE", bad.RT.TimeZone, err)
+		}
+	})
+}

@@ -61,6 +61,18 @@ func realRT(t *testing.T) (url, token string, tz *time.Location) {
 // procbot is closed when the test ends.
 func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedure, *app.App) {
 	t.Helper()
+	p, cfg := rtConfig(t, w)
+	a, err := app.New(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return p, a
+}
+
+// rtConfig is procbot's configuration for procbotInRT.
+func rtConfig(t *testing.T, w rtWorld) (*procedure.Procedure, config.Config) {
+	t.Helper()
 	procs, err := app.Procedures([]string{"proc19"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +109,7 @@ func procbotInRT(t *testing.T, w rtWorld, opts app.Options) (*procedure.Procedur
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return p, a
+	return p, cfg
 }
 
 // fileRequest has applicant file a complete PROC19 request for product

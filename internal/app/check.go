@@ -1,0 +1,198 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/procbot/procbot/internal/core"
+	"github.com/procbot/procbot/internal/procedure"
+	"github.com/procbot/procbot/internal/rt"
+)
+
+// CheckResult is one line of procbot check: what was checked against which
+// tracker, and whether it is a problem procbot would meet when it runs.
+type CheckResult struct {
+	Tracker string
+	What    string // "credentials", "route", "states", "time zone"
+	Subject string // the group, queue or setting checked
+	Problem bool
+	Detail  string
+}
+
+// What the checks need of the trackers' clients.
+type (
+	groupRights interface {
+		GroupRights(ctx context.Context) (map[string][]string, error)
+		States(ctx context.Context) ([]string, error)
+	}
+	queueRights interface {
+		QueueRights(ctx context.Context, name string) (visible, create bool, lifecycle string, err error)
+		CheckTimeZone(ctx context.Context) (bool, error)
+	}
+)
+
+// Check runs procbot's preflight against the live trackers: procbot's
+// credentials; for every route of every procedure, that its group or queue
+// exists and procbot may create tickets there; that GGUS knows the states
+// procbot sets and waits for; RT's time zone. It changes nothing.
+func (a *App) Check(ctx context.Context) []CheckResult {
+	var out []CheckResult
+	add := func(r CheckResult) { out = append(out, r) }
+	routes := routesOf(a.Procedures)
+	for _, l := range a.links {
+		name := l.tr.Name()
+		login, err := l.check(ctx)
+		if err != nil {
+			add(CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Problem: true, Detail: err.Error()})
+			continue // nothing more can be asked of it
+		}
+		add(CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Detail: "procbot acts as " + login})
+		switch c := l.tr.(type) {
+		case groupRights:
+			out = append(out, a.checkGGUS(ctx, c, routes[name])...)
+		case queueRights:
+			out = append(out, a.checkRT(ctx, c, routes[name])...)
+		}
+	}
+	return out
+}
+
+// routesOf lists, by tracker, the groups or queues children go to, each
+// with the steps that go there.
+func routesOf(procs []*procedure.Procedure) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for _, p := range procs {
+		for id := range p.InOrder() {
+			if s, _ := p.Step(id); s.Kind != "" && s.Kind != procedure.KindTask {
+				continue
+			}
+			r := p.RouteOf(id)
+			if out[r.Tracker] == nil {
+				out[r.Tracker] = map[string][]string{}
+			}
+			out[r.Tracker][r.Queue] = append(out[r.Tracker][r.Queue], p.ID+" "+id)
+		}
+	}
+	return out
+}
+
+func (a *App) checkGGUS(ctx context.Context, c groupRights, routes map[string][]string) []CheckResult {
+	var out []CheckResult
+	rights, err := c.GroupRights(ctx)
+	if err != nil {
+		return append(out, CheckResult{Tracker: core.TrackerGGUS, What: "route", Subject: "groups", Problem: true, Detail: err.Error()})
+	}
+	for _, group := range slices.Sorted(maps.Keys(routes)) {
+		r := CheckResult{Tracker: core.TrackerGGUS, What: "route", Subject: group}
+		access, ok := rights[group]
+		switch {
+		case !ok:
+			r.Problem, r.Detail = true, "no such group, or procbot's account has no access to it"
+		case slices.Contains(access, "full") || slices.Contains(access, "create"):
+			r.Detail = "procbot may create tickets (" + strings.Join(access, ", ") + ")"
+		default:
+			r.Problem, r.Detail = true, "procbot's account may not create tickets here (access: "+strings.Join(access, ", ")+")"
+		}
+		r.Detail += "; steps " + strings.Join(routes[group], ", ")
+		out = append(out, r)
+	}
+	states, err := c.States(ctx)
+	if err != nil {
+		return append(out, CheckResult{Tracker: core.TrackerGGUS, What: "states", Subject: "ticket states", Problem: true, Detail: err.Error()})
+	}
+	want := map[string]string{a.Config.GGUS.CloseState: "PROCBOT_GGUS_CLOSE_STATE"}
+	for _, s := range a.Config.GGUS.Terminal {
+		want[s] = "PROCBOT_GGUS_TERMINAL_STATES"
+	}
+	for _, s := range slices.Sorted(maps.Keys(want)) {
+		r := CheckResult{Tracker: core.TrackerGGUS, What: "states", Subject: want[s] + " " + s, Detail: "GGUS has it"}
+		if !slices.ContainsFunc(states, func(x string) bool { return strings.EqualFold(x, s) }) {
+			r.Problem, r.Detail = true, fmt.Sprintf("GGUS has no state %q; its states: %s", s, strings.Join(states, ", "))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (a *App) checkRT(ctx context.Context, c queueRights, routes map[string][]string) []CheckResult {
+	var out []CheckResult
+	lifecycles := map[string]bool{}
+	for _, queue := range slices.Sorted(maps.Keys(routes)) {
+		r := CheckResult{Tracker: core.TrackerRT, What: "route", Subject: queue}
+		visible, create, lifecycle, err := c.QueueRights(ctx, queue)
+		switch {
+		case err != nil:
+			r.Problem, r.Detail = true, err.Error()
+		case !visible:
+			r.Problem, r.Detail = true, "no such queue, or procbot's user may not see it (SeeQueue)"
+		case !create:
+			r.Problem, r.Detail = true, "procbot's user may not create tickets here (CreateTicket)"
+		default:
+			r.Detail = "procbot may create tickets; lifecycle " + lifecycle
+			if lifecycle != "" && lifecycle != "default" {
+				lifecycles[queue] = true
+			}
+		}
+		r.Detail += "; steps " + strings.Join(routes[queue], ", ")
+		out = append(out, r)
+	}
+	paths, _ := a.Config.RT.Paths() // checked when the settings were read
+	for _, queue := range slices.Sorted(maps.Keys(lifecycles)) {
+		r := CheckResult{Tracker: core.TrackerRT, What: "states", Subject: queue,
+			Detail: "a lifecycle of its own: RT's REST 2.0 does not list its statuses, so PROCBOT_RT_CLOSE_STATE and PROCBOT_RT_TERMINAL_STATES are not checked"}
+		if paths[queue] != nil {
+			r.Detail += "; close path " + strings.Join(paths[queue], " > ")
+		}
+		out = append(out, r)
+	}
+	r := CheckResult{Tracker: core.TrackerRT, What: "time zone", Subject: "PROCBOT_RT_TIMEZONE " + a.Config.RT.TimeZone}
+	checked, err := c.CheckTimeZone(ctx)
+	var ze *rt.ZoneError
+	switch {
+	case errors.As(err, &ze):
+		r.Problem, r.Detail = true, err.Error()
+	case err != nil:
+		r.Problem, r.Detail = true, err.Error()
+	case !checked:
+		r.Detail = "not checked: procbot's user may see no ticket yet"
+	default:
+		r.Detail = "RT reads TicketSQL times in it"
+	}
+	return append(out, r)
+}
+
+// PrintCheck writes the results as a table and reports whether any is a
+// problem.
+func PrintCheck(w io.Writer, results []CheckResult) (problems int, err error) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRACKER\tCHECK\tSUBJECT\tRESULT\tDETAIL")
+	for _, r := range results {
+		result := "ok"
+		if r.Problem {
+			result, problems = "PROBLEM", problems+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tracker, r.What, r.Subject, result, r.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return problems, err
+	}
+	_, err = fmt.Fprintf(w, "%d checks, %d problems\n", len(results), problems)
+	return problems, err
+}
+
+// LogCheck runs Check and logs each problem: procbot run does so at
+// start-up, so that a route procbot may not create in shows in the log
+// before the first request needs it.
+func (a *App) LogCheck(ctx context.Context) {
+	for _, r := range a.Check(ctx) {
+		if r.Problem {
+			a.Log.Warn().Str("tracker", r.Tracker).Str("check", r.What).Str("subject", r.Subject).Msg("procbot check: " + r.Detail)
+		}
+	}
+}
