@@ -895,12 +895,19 @@ func (d *decider) status() {
 	}
 	var b strings.Builder
 	b.WriteString(string(d.inst.Phase) + "|" + d.inst.Kind)
+	blocked := map[string]bool{}
+	for _, a := range d.inst.Outbox {
+		blocked[a.Step] = blocked[a.Step] || (a.Kind == ActOpen && a.Refusals >= RefusalsBeforeReport)
+	}
 	for id := range d.p.InOrder() {
-		s := d.inst.Steps[id].Status
-		if s == StepOpening {
-			s = StepOpen // the child being created is not news
+		s := string(d.inst.Steps[id].Status)
+		switch {
+		case blocked[id]:
+			s = "blocked" // the tracker keeps refusing its child: news
+		case s == string(StepOpening):
+			s = string(StepOpen) // the child being created is not news
 		}
-		b.WriteString("|" + id + "=" + string(s))
+		b.WriteString("|" + id + "=" + s)
 	}
 	digest := digestOf(b.String())
 	if digest == d.inst.Posted[NoteStatus] {

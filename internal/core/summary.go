@@ -22,6 +22,9 @@ type StepView struct {
 	After    []string
 	OpenedAt time.Time
 	DoneAt   time.Time
+	// Blocked is set while the tracker keeps refusing to open the step's
+	// child (RefusalsBeforeReport times or more): its last refusal.
+	Blocked string
 }
 
 // AreaView counts the steps of one area.
@@ -48,6 +51,12 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 	for i := range s.Areas {
 		areas[s.Areas[i].Name] = &s.Areas[i]
 	}
+	blocked := map[string]string{}
+	for _, a := range inst.Outbox {
+		if a.Kind == ActOpen && a.Refusals >= RefusalsBeforeReport {
+			blocked[a.Step] = a.Refused
+		}
+	}
 	for id := range p.InOrder() {
 		step, _ := p.Step(id)
 		st := inst.Steps[id]
@@ -57,7 +66,7 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 		}
 		v := StepView{ID: id, Area: step.Area, Kind: kindOf(step), Unit: p.UnitName(id), Action: step.Action, Notes: step.Notes,
 			Status: status, Child: st.Child, ChildURL: st.ChildURL, Reason: st.Reason, By: st.By, After: step.After,
-			OpenedAt: st.OpenedAt, DoneAt: st.DoneAt}
+			OpenedAt: st.OpenedAt, DoneAt: st.DoneAt, Blocked: blocked[id]}
 		s.Steps = append(s.Steps, v)
 		s.Total++
 		a := areas[step.Area]

@@ -51,6 +51,15 @@ func TestRefusedRouteIsReportedOnce(t *testing.T) {
 	if n := creates(); n != core.RefusalsBeforeReport {
 		t.Errorf("%d create attempts in 7 cycles, want %d before the wait", n, core.RefusalsBeforeReport)
 	}
+	var status string
+	for _, n := range w.robotNotes(t, parent.Ref) {
+		if strings.HasPrefix(n, "PROC19 progress") {
+			status = n
+		}
+	}
+	if !strings.Contains(status, "(blocked)") {
+		t.Errorf("the status note does not show step 0a as blocked:\n%s", status)
+	}
 	inst := w.instance(t, parent)
 	if st := inst.Steps["0b"]; st.Status != core.StepOpen {
 		t.Errorf("step 0b is %s while 0a is refused, want open", st.Status)

@@ -129,6 +129,9 @@ var funcs = template.FuncMap{
 	},
 	// ticket shows a step's child reference, or that it is being opened.
 	"ticket": func(v core.StepView) string {
+		if v.Child.IsZero() && v.Blocked != "" {
+			return "(blocked)   "
+		}
 		if v.Child.IsZero() {
 			return "(opening)   "
 		}
