@@ -314,11 +314,10 @@ func TestChanged(t *testing.T) {
 				t.Errorf("not oldest first at %d: %v", i, titles(got))
 			}
 		}
-		// 10 tickets at 3 per page: pages of 3, 3, 3, 1, and the empty page
-		// that ends the list (a short page does not: Zammad may cap the
-		// page size below the one asked for).
-		if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 5 {
-			t.Errorf("%d search requests, want 5", n)
+		// 10 tickets at 3 per page: pages of 3, 3, 3, 1; the total Zammad
+		// counted (with_total_count) ends the list.
+		if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 4 {
+			t.Errorf("%d search requests, want 4", n)
 		}
 	})
 	t.Run("an exact multiple of the page size ends with an empty page", func(t *testing.T) {
@@ -859,5 +858,41 @@ func TestIgnoredConditionIsLoud(t *testing.T) {
 	}
 	if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 1 {
 		t.Errorf("%d search requests, want the first page only", n)
+	}
+}
+
+// TestChangedWithoutTotalPagesToAnEmptyPage: a Zammad that does not count
+// (no with_total_count) and caps the page size below the one asked for
+// answers short pages with more to come: procbot reads on until an empty
+// page and misses no ticket.
+func TestChangedWithoutTotalPagesToAnEmptyPage(t *testing.T) {
+	f := setup(t, nil)
+	for i := range 10 {
+		f.create(t, fmt.Sprintf("capped %d (PROC19)", i), opsGroup)
+	}
+	u, _ := url.Parse(f.sim.URL())
+	capping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/tickets/search") {
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			delete(body, "with_total_count")
+			body["per_page"] = 2 // the server's cap, below the 3 asked for
+			b, _ := json.Marshal(body)
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host}).ServeHTTP(w, r)
+	}))
+	defer capping.Close()
+	c := f.client(t, func(cfg *zammad.Config) { cfg.URL, cfg.PerPage = capping.URL+u.Path, 3 })
+	before := f.sim.CountRequests("POST", "/tickets/search")
+	got, err := c.Changed(context.Background(), "(PROC19)", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 {
+		t.Errorf("%d tickets, want 10", len(got))
+	}
+	if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 6 {
+		t.Errorf("%d search requests, want 6: five pages of 2 and the empty one", n)
 	}
 }

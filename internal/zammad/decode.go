@@ -98,10 +98,11 @@ type namedAsset struct {
 }
 
 type searchEnvelope struct {
-	Records   *[]apiTicket `json:"records"`
-	Tickets   []flexInt    `json:"tickets"`
-	RecordIDs []flexInt    `json:"record_ids"`
-	Assets    struct {
+	Records    *[]apiTicket `json:"records"`
+	TotalCount *int         `json:"total_count"`
+	Tickets    []flexInt    `json:"tickets"`
+	RecordIDs  []flexInt    `json:"record_ids"`
+	Assets     struct {
 		Ticket      map[string]apiTicket  `json:"Ticket"`
 		Group       map[string]namedAsset `json:"Group"`
 		TicketState map[string]namedAsset `json:"TicketState"`
@@ -114,41 +115,52 @@ type searchEnvelope struct {
 // (≤ 6.4 without expand) or {"record_ids": [...]} (full=true). Tickets from
 // assets may lack group and state names (named() is false).
 func decodeSearch(body []byte) ([]apiTicket, error) {
+	list, _, err := decodeSearchTotal(body)
+	return list, err
+}
+
+// decodeSearchTotal is decodeSearch that also returns the answer's
+// total_count (with_total_count=true), or -1 when it has none.
+func decodeSearchTotal(body []byte) (_ []apiTicket, total int, _ error) {
+	total = -1
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return nil, fmt.Errorf("empty search answer")
+		return nil, total, fmt.Errorf("empty search answer")
 	}
 	switch body[0] {
 	case '[':
 		var list []apiTicket
 		if err := json.Unmarshal(body, &list); err != nil {
-			return nil, fmt.Errorf("search answer: %v", err)
+			return nil, total, fmt.Errorf("search answer: %v", err)
 		}
-		return list, nil
+		return list, total, nil
 	case '{':
 	default:
-		return nil, fmt.Errorf("search answer is neither a JSON array nor an object")
+		return nil, total, fmt.Errorf("search answer is neither a JSON array nor an object")
 	}
 	var env searchEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("search answer: %v", err)
+		return nil, total, fmt.Errorf("search answer: %v", err)
+	}
+	if env.TotalCount != nil {
+		total = *env.TotalCount
 	}
 	if env.Records != nil {
-		return *env.Records, nil
+		return *env.Records, total, nil
 	}
 	ids := env.Tickets
 	if ids == nil {
 		ids = env.RecordIDs
 	}
 	if ids == nil {
-		return nil, fmt.Errorf("search answer is an object without records, tickets or record_ids")
+		return nil, total, fmt.Errorf("search answer is an object without records, tickets or record_ids")
 	}
 	out := make([]apiTicket, 0, len(ids))
 	for _, id := range ids {
 		key := strconv.FormatInt(int64(id), 10)
 		t, ok := env.Assets.Ticket[key]
 		if !ok {
-			return nil, fmt.Errorf("search answer lists ticket %s but its assets lack it", key)
+			return nil, total, fmt.Errorf("search answer lists ticket %s but its assets lack it", key)
 		}
 		if t.ID == 0 {
 			t.ID = id
@@ -161,7 +173,7 @@ func decodeSearch(body []byte) ([]apiTicket, error) {
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, total, nil
 }
 
 type apiLink struct {

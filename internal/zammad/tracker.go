@@ -48,9 +48,10 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 	what := fmt.Sprintf("search tickets with title containing %q changed since %s", match, since.UTC().Format(time.RFC3339))
 
 	byID := map[flexInt]apiTicket{}
+	seen := 0
 	for page := 1; page <= maxPages; page++ {
 		body := map[string]any{
-			"condition": cond, "expand": true,
+			"condition": cond, "expand": true, "with_total_count": true,
 			"sort_by": "updated_at", "order_by": "asc",
 			"per_page": c.perPage, "page": page,
 		}
@@ -61,10 +62,11 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 		if err := c.send(ctx, request{method: http.MethodPost, path: "/tickets/search", body: body, out: &raw, read: true}); err != nil {
 			return nil, c.fail(what, err)
 		}
-		list, err := decodeSearch(raw)
+		list, total, err := decodeSearchTotal(raw)
 		if err != nil {
 			return nil, c.fail(what, fmt.Errorf("%w: %v", core.ErrUnavailable, err))
 		}
+		seen += len(list)
 		for _, t := range list {
 			if !meets(t, match, since) {
 				// A server that ignores the condition (an older Zammad, a
@@ -81,9 +83,11 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 				byID[t.ID] = t
 			}
 		}
-		// Only an empty page ends the list: Zammad may cap the page size
+		// The list ends with the total Zammad counted (with_total_count),
+		// or, from a Zammad that does not count, with an empty page: a
+		// short page does not end it, since Zammad may cap the page size
 		// below the one asked for.
-		if len(list) == 0 {
+		if len(list) == 0 || (total >= 0 && seen >= total) {
 			break
 		}
 	}

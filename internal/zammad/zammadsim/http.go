@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -107,7 +108,7 @@ func (s *Server) wrap(fn handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeAnswer(w, r, status, body)
+		writeAnswer(w, r, status, body, !s.plain.Load())
 	})
 }
 
@@ -118,7 +119,7 @@ const gzipAbove = 1024
 // writeAnswer writes a successful answer as Zammad does: with a weak ETag
 // and "Cache-Control: max-age=0, private, must-revalidate", and a large
 // one gzip-compressed and chunked when the client accepts gzip.
-func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body any) {
+func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body any, compress bool) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Error ID sim1: Please contact your administrator."})
@@ -129,7 +130,7 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body any) {
 	sum := sha256.Sum256(b)
 	h.Set("ETag", `W/"`+hex.EncodeToString(sum[:16])+`"`)
 	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
-	if len(b) < gzipAbove || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	if !compress || len(b) < gzipAbove || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
 		return
@@ -140,10 +141,15 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, status int, body any) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // the header goes out alone: chunked, no Content-Length
 	}
-	zw := gzip.NewWriter(w)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(w)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
+	gzipWriters.Put(zw)
 }
+
+// gzipWriters are reused: each holds about a megabyte of compression state.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
 
 // authenticate implements Zammad's token schemes: "Token token=<t>",
 // `Token token="<t>"`, "Token <t>" and "Bearer <t>".

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -112,6 +113,8 @@ type Server struct {
 	denyNewTags    bool
 
 	faults faultState
+	// plain switches off the compression of large answers (Uncompressed).
+	plain atomic.Bool
 
 	reqMu    sync.Mutex
 	requests []string
@@ -123,6 +126,11 @@ type Server struct {
 
 // New builds a simulator from opts. Call Start to serve it on 127.0.0.1, or
 // mount Handler yourself.
+// Uncompressed makes the server answer without compression, as a Zammad
+// behind a proxy that does not compress would: procbot bench measures
+// procbot, and compressing is the server's work.
+func (s *Server) Uncompressed() { s.plain.Store(true) }
+
 func New(opts Options) *Server {
 	now := opts.Now
 	if now == nil {
