@@ -52,7 +52,7 @@ func zoneOffset(loc *time.Location, at time.Time) time.Duration {
 }
 
 // CheckTimeZone proves the configured zone right on the ticket procbot
-// may see that changed last, with two searches. It returns a *ZoneError
+// may see that changed longest ago, with two searches. It returns a *ZoneError
 // naming RT's offset when RT reads literals in another zone, and checked
 // false (with no error) when procbot may see no ticket yet.
 func (c *Client) CheckTimeZone(ctx context.Context) (checked bool, err error) {
@@ -60,6 +60,25 @@ func (c *Client) CheckTimeZone(ctx context.Context) (checked bool, err error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	// The ticket may change while it is searched for (a person, another
+	// procbot): the answer counts only if its LastUpdated stayed.
+	for range 3 {
+		checked, err := c.checkZoneOn(ctx, id, at)
+		w, rerr := c.getRaw(ctx, id, "check RT's time zone: re-read ticket "+id)
+		if rerr != nil {
+			return false, rerr
+		}
+		now := time.Time(w.LastUpdated)
+		if now.Equal(at) {
+			return checked, err
+		}
+		at = now
+	}
+	return false, nil // it keeps changing: checked another time
+}
+
+// checkZoneOn proves the configured zone on ticket id, last changed at at.
+func (c *Client) checkZoneOn(ctx context.Context, id string, at time.Time) (checked bool, err error) {
 	want := zoneOffset(c.tz, at)
 	right, err := c.zoneIsAtMost(ctx, id, at, want)
 	if err != nil {
@@ -91,13 +110,14 @@ func (c *Client) CheckTimeZone(ctx context.Context) (checked bool, err error) {
 	return true, &ZoneError{Offset: time.Duration(hi) * time.Minute, Configured: c.tz, At: at}
 }
 
-// lastChanged finds the ticket procbot may see that changed last.
+// lastChanged finds the ticket procbot may see that changed longest ago:
+// the least likely to change while it is searched for.
 func (c *Client) lastChanged(ctx context.Context) (id string, at time.Time, ok bool, err error) {
 	const op = "find a ticket to check RT's time zone with"
 	q := url.Values{}
 	q.Set("query", "id > 0")
 	q.Set("orderby", "LastUpdated")
-	q.Set("order", "DESC")
+	q.Set("order", "ASC")
 	q.Set("per_page", "1")
 	q.Set("fields", "LastUpdated")
 	resp, err := c.do(ctx, http.MethodGet, "/tickets", q, nil, op)
