@@ -200,6 +200,10 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	// poll; a tracker that does not answer is tried again every cycle.
 	var trackers []daemon.Tracker
 	for _, l := range links {
+		l.now = opts.Now
+		if l.now == nil {
+			l.now = time.Now
+		}
 		trackers = append(trackers, l)
 		err := l.connect(ctx, policy.Robots)
 		switch {

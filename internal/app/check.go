@@ -2,17 +2,16 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/procedure"
-	"github.com/procbot/procbot/internal/rt"
 )
 
 // CheckResult is one line of procbot check: what was checked against which
@@ -33,7 +32,6 @@ type (
 	}
 	queueRights interface {
 		QueueRights(ctx context.Context, name string) (visible, create bool, lifecycle string, err error)
-		CheckTimeZone(ctx context.Context) (bool, error)
 	}
 )
 
@@ -43,21 +41,23 @@ type (
 // procbot sets and waits for; RT's time zone. It changes nothing.
 func (a *App) Check(ctx context.Context) []CheckResult {
 	var out []CheckResult
-	add := func(r CheckResult) { out = append(out, r) }
 	routes := routesOf(a.Procedures)
 	for _, l := range a.links {
 		name := l.tr.Name()
-		login, err := l.check(ctx)
-		if err != nil {
-			add(CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Problem: true, Detail: err.Error()})
-			continue // nothing more can be asked of it
+		// The credentials (and RT's time zone) were checked when procbot
+		// started; a tracker not reached then is tried now.
+		if !l.ready.Load() {
+			if err := l.connect(ctx, a.robots); err != nil {
+				out = append(out, CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Problem: true, Detail: err.Error()})
+				continue // nothing more can be asked of it
+			}
 		}
-		add(CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Detail: "procbot acts as " + login})
+		out = append(out, CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Detail: "procbot acts as " + a.robots[name]})
 		switch c := l.tr.(type) {
 		case groupRights:
 			out = append(out, a.checkGGUS(ctx, c, routes[name])...)
 		case queueRights:
-			out = append(out, a.checkRT(ctx, c, routes[name])...)
+			out = append(out, a.checkRT(ctx, c, routes[name], l.verified)...)
 		}
 	}
 	return out
@@ -120,7 +120,9 @@ func (a *App) checkGGUS(ctx context.Context, c groupRights, routes map[string][]
 	return out
 }
 
-func (a *App) checkRT(ctx context.Context, c queueRights, routes map[string][]string) []CheckResult {
+// checkRT checks the RT routes; zoneProven is when the link proved RT's
+// time zone (zero: not yet, no ticket to prove it with).
+func (a *App) checkRT(ctx context.Context, c queueRights, routes map[string][]string, zoneProven time.Time) []CheckResult {
 	var out []CheckResult
 	lifecycles := map[string]bool{}
 	for _, queue := range slices.Sorted(maps.Keys(routes)) {
@@ -151,18 +153,11 @@ func (a *App) checkRT(ctx context.Context, c queueRights, routes map[string][]st
 		}
 		out = append(out, r)
 	}
-	r := CheckResult{Tracker: core.TrackerRT, What: "time zone", Subject: "PROCBOT_RT_TIMEZONE " + a.Config.RT.TimeZone}
-	checked, err := c.CheckTimeZone(ctx)
-	var ze *rt.ZoneError
-	switch {
-	case errors.As(err, &ze):
-		r.Problem, r.Detail = true, err.Error()
-	case err != nil:
-		r.Problem, r.Detail = true, err.Error()
-	case !checked:
-		r.Detail = "not checked: procbot's user may see no ticket yet"
-	default:
-		r.Detail = "RT reads TicketSQL times in it"
+	// A zone proven wrong has failed the credentials check above.
+	r := CheckResult{Tracker: core.TrackerRT, What: "time zone", Subject: "PROCBOT_RT_TIMEZONE " + a.Config.RT.TimeZone,
+		Detail: "not checked: procbot's user may see no ticket yet"}
+	if !zoneProven.IsZero() {
+		r.Detail = "RT reads TicketSQL times in it (proven " + zoneProven.UTC().Format(time.RFC3339) + ")"
 	}
 	return append(out, r)
 }

@@ -32,7 +32,9 @@ type link struct {
 	// *settingError means the setting is wrong.
 	verify func(ctx context.Context) (checked bool, err error)
 	// verified is when verify last proved the setting; zero: not yet.
-	verified time.Time
+	// tried is when it last ran, on the clock now.
+	verified, tried time.Time
+	now             func() time.Time
 }
 
 // settingError is a setting the tracker proved wrong: procbot does not use
@@ -49,6 +51,10 @@ func (e *settingError) Unwrap() error { return e.err }
 // may change RT's zone under a running procbot.
 const reverifyEvery = 24 * time.Hour
 
+// retryUnproven is how often a setting the tracker could not prove yet
+// (RT shows procbot no ticket) is tried again: not every cycle.
+const retryUnproven = 10 * time.Minute
+
 // errNotReached is what a link answers until its tracker was reached.
 var errNotReached = fmt.Errorf("not reached since procbot started: %w", core.ErrUnavailable)
 
@@ -60,7 +66,7 @@ func (l *link) connect(ctx context.Context, robots map[string]string) error {
 	login, err := l.check(ctx)
 	var wrong *settingError
 	if err == nil {
-		err = l.reverify(ctx, time.Now())
+		err = l.reverify(ctx, l.now())
 	}
 	switch {
 	case err == nil:
@@ -85,9 +91,15 @@ func (l *link) connect(ctx context.Context, robots map[string]string) error {
 // reverifyEvery. Only a *settingError is returned: a tracker that cannot
 // answer now is tried again later.
 func (l *link) reverify(ctx context.Context, now time.Time) error {
-	if l.verify == nil || (!l.verified.IsZero() && now.Sub(l.verified) < reverifyEvery) {
+	switch {
+	case l.verify == nil:
+		return nil
+	case !l.verified.IsZero() && now.Sub(l.verified) < reverifyEvery:
+		return nil
+	case l.verified.IsZero() && !l.tried.IsZero() && now.Sub(l.tried) < retryUnproven:
 		return nil
 	}
+	l.tried = now
 	checked, err := l.verify(ctx)
 	var wrong *settingError
 	if errors.As(err, &wrong) {
@@ -105,7 +117,7 @@ func (a *App) connect(ctx context.Context) error {
 	var errs []error
 	for _, l := range a.links {
 		if l.ready.Load() {
-			if err := l.reverify(ctx, time.Now()); err != nil {
+			if err := l.reverify(ctx, l.now()); err != nil {
 				// Proven wrong under a running procbot: the tracker is
 				// not used until the setting is right.
 				l.ready.Store(false)

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,12 +177,18 @@ func TestWrongRTTimeZoneIsFound(t *testing.T) {
 	cfg := env.Config
 	cfg.RT.TimeZone = "Asia/Tokyo" // the simulator runs in UTC
 	t.Run("with no ticket to prove it, procbot starts", func(t *testing.T) {
-		a, err := app.New(context.Background(), cfg, zerolog.Nop(), app.Options{})
+		var later atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+		a, err := app.New(context.Background(), cfg, zerolog.Nop(), app.Options{Now: now})
 		if err != nil {
 			t.Fatalf("start-up: %v", err)
 		}
 		defer a.Close()
 		newTicket(t, env)
+		if err := a.Connect(context.Background()); err != nil {
+			t.Errorf("right after start-up: %v; an unproven zone is tried again only after a while", err)
+		}
+		later.Store(int64(11 * time.Minute))
 		err = a.Connect(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "PROCBOT_RT_TIMEZONE") || !strings.Contains(err.Error(), "UTC+00:00") {
 			t.Errorf("once a ticket proves the zone wrong: %v, want an error naming PROCBOT_RT_TIMEZONE and UTC+00:00", err)

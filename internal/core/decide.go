@@ -895,14 +895,12 @@ func (d *decider) status() {
 	}
 	var b strings.Builder
 	b.WriteString(string(d.inst.Phase) + "|" + d.inst.Kind)
-	blocked := map[string]bool{}
-	for _, a := range d.inst.Outbox {
-		blocked[a.Step] = blocked[a.Step] || (a.Kind == ActOpen && a.Refusals >= RefusalsBeforeReport)
-	}
+	blocked := d.inst.blocked()
 	for id := range d.p.InOrder() {
 		s := string(d.inst.Steps[id].Status)
+		_, isBlocked := blocked[id]
 		switch {
-		case blocked[id]:
+		case isBlocked:
 			s = "blocked" // the tracker keeps refusing its child: news
 		case s == string(StepOpening):
 			s = string(StepOpen) // the child being created is not news
@@ -937,6 +935,8 @@ func (d *decider) dropStaleOpens() {
 // not allow. The effect stays in the outbox and is tried again at its
 // RetryAt; the note is internal, for the operators.
 func (d *decider) reportRefusals() {
+	// A completed request may still have its close refused; a rejected or
+	// closed one has nothing left worth an operator's time.
 	if d.inst.Phase.Finished() && d.inst.Phase != PhaseCompleted {
 		return
 	}

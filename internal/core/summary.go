@@ -51,12 +51,7 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 	for i := range s.Areas {
 		areas[s.Areas[i].Name] = &s.Areas[i]
 	}
-	blocked := map[string]string{}
-	for _, a := range inst.Outbox {
-		if a.Kind == ActOpen && a.Refusals >= RefusalsBeforeReport {
-			blocked[a.Step] = a.Refused
-		}
-	}
+	blocked := inst.blocked()
 	for id := range p.InOrder() {
 		step, _ := p.Step(id)
 		st := inst.Steps[id]
@@ -95,4 +90,16 @@ func kindOf(s procedure.Step) string {
 		return procedure.KindTask
 	}
 	return s.Kind
+}
+
+// blocked maps the steps whose child the tracker keeps refusing to open
+// (RefusalsBeforeReport times or more) to the last refusal.
+func (in Instance) blocked() map[string]string {
+	out := map[string]string{}
+	for _, a := range in.Outbox {
+		if a.Kind == ActOpen && a.Refusals >= RefusalsBeforeReport {
+			out[a.Step] = a.Refused
+		}
+	}
+	return out
 }

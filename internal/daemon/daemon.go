@@ -318,11 +318,10 @@ func (d *Daemon) load(live []core.Live, polls []polled) (loaded, error) {
 	}
 	want = append(want, due...)
 	byMarker := map[string]string{}
-	for _, l := range live {
-		if len(marked) == 0 {
-			break
+	if len(marked) > 0 {
+		for _, l := range live {
+			byMarker[core.ChildMarker(l.Procedure, l.Parent, "")] = l.Key
 		}
-		byMarker[core.ChildMarker(l.Procedure, l.Parent, "")] = l.Key
 	}
 	for _, t := range marked {
 		m, _ := core.ParseMarker(t.Title)

@@ -114,14 +114,9 @@ type searchEnvelope struct {
 // (with_total_count), and the id list plus assets of {"tickets": [...]}
 // (≤ 6.4 without expand) or {"record_ids": [...]} (full=true). Tickets from
 // assets may lack group and state names (named() is false).
-func decodeSearch(body []byte) ([]apiTicket, error) {
-	list, _, err := decodeSearchTotal(body)
-	return list, err
-}
-
-// decodeSearchTotal is decodeSearch that also returns the answer's
-// total_count (with_total_count=true), or -1 when it has none.
-func decodeSearchTotal(body []byte) (_ []apiTicket, total int, _ error) {
+// total is the answer's total_count (with_total_count=true), or -1 when
+// it has none.
+func decodeSearch(body []byte) (_ []apiTicket, total int, _ error) {
 	total = -1
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {

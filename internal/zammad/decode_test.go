@@ -34,7 +34,7 @@ func TestDecodeRecordedSearchAnswers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			list, err := decodeSearch(recorded(t, tc.file))
+			list, _, err := decodeSearch(recorded(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestDecodeRecordedSearchAnswers(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := decodeSearch([]byte(tc.body)); err == nil {
+			if _, _, err := decodeSearch([]byte(tc.body)); err == nil {
 				t.Error("no error")
 			}
 		})

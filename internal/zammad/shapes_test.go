@@ -61,7 +61,7 @@ func TestDecodeSimulatorSearchShapes(t *testing.T) {
 		if len(b) == 0 || b[0] != tc.first {
 			t.Fatalf("%s: answer %.80s", tc.name, b)
 		}
-		list, err := decodeSearch(b)
+		list, _, err := decodeSearch(b)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -62,7 +62,7 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 		if err := c.send(ctx, request{method: http.MethodPost, path: "/tickets/search", body: body, out: &raw, read: true}); err != nil {
 			return nil, c.fail(what, err)
 		}
-		list, total, err := decodeSearchTotal(raw)
+		list, total, err := decodeSearch(raw)
 		if err != nil {
 			return nil, c.fail(what, fmt.Errorf("%w: %v", core.ErrUnavailable, err))
 		}
