@@ -142,10 +142,9 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		Terminal:      map[string][]string{},
 		Robots:        map[string]string{},
 	}
-	closeState := map[string]string{}
 	var links []*link
 	if cfg.GGUS.URL != "" {
-		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS, Log: log,
+		c, err := zammad.New(zammad.Config{URL: cfg.GGUS.URL, Token: cfg.GGUS.Token.Reveal(), Timeout: cfg.GGUS.Timeout, Name: core.TrackerGGUS, Log: log, CloseState: cfg.GGUS.CloseState,
 			MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer)})
 		if err != nil {
 			return nil, err
@@ -156,7 +155,6 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 				return login, err
 			}})
 		policy.Terminal[core.TrackerGGUS] = cfg.GGUS.Terminal
-		closeState[core.TrackerGGUS] = cfg.GGUS.CloseState
 	}
 	if cfg.RT.URL != "" {
 		tz, err := time.LoadLocation(cfg.RT.TimeZone)
@@ -167,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		if err != nil {
 			return nil, err
 		}
-		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log, ClosePaths: paths,
+		c, err := rt.New(rt.Config{URL: cfg.RT.URL, Token: cfg.RT.Token.Reveal(), User: cfg.RT.User, Password: cfg.RT.Password.Reveal(), Timeout: cfg.RT.Timeout, TimeZone: tz, Name: core.TrackerRT, Log: log, ClosePaths: paths, CloseState: cfg.RT.CloseState,
 			MaxAnswer: int64(cfg.MaxAnswer), MaxArticleAnswer: int64(cfg.MaxArticleAnswer)})
 		if err != nil {
 			return nil, err
@@ -194,7 +192,14 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 				return checked, err
 			}})
 		policy.Terminal[core.TrackerRT] = cfg.RT.Terminal
-		closeState[core.TrackerRT] = cfg.RT.CloseState
+		terminal, err := cfg.RT.QueueTerminals()
+		if err != nil {
+			return nil, err
+		}
+		policy.QueueTerminal = map[core.Place][]string{}
+		for q, states := range terminal {
+			policy.QueueTerminal[core.Place{Tracker: core.TrackerRT, Queue: q}] = states
+		}
 	}
 	// A wrong token fails start-up with a clear message instead of every
 	// poll; a tracker that does not answer is tried again every cycle.
@@ -245,7 +250,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	}
 	d, err := daemon.New(daemon.Config{
 		Procedures: procs, Trackers: trackers, Store: dst, Renderer: rnd, Policy: policy,
-		CloseState: closeState, Overlap: cfg.PollOverlap, CreateHold: 2 * max(cfg.GGUS.Timeout, cfg.RT.Timeout),
+		Overlap: cfg.PollOverlap, CreateHold: 2 * max(cfg.GGUS.Timeout, cfg.RT.Timeout),
 		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})
 	if err != nil {

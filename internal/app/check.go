@@ -144,14 +144,13 @@ func (a *App) checkRT(ctx context.Context, c queueRights, routes map[string][]st
 		r.Detail += "; steps " + strings.Join(routes[queue], ", ")
 		out = append(out, r)
 	}
-	paths, _ := a.Config.RT.Paths() // checked when the settings were read
+	// Checked when the settings were read.
+	paths, _ := a.Config.RT.Paths()
+	terminal, _ := a.Config.RT.QueueTerminals()
 	for _, queue := range slices.Sorted(maps.Keys(lifecycles)) {
-		r := CheckResult{Tracker: core.TrackerRT, What: "states", Subject: queue,
-			Detail: "a lifecycle of its own: RT's REST 2.0 does not list its statuses, so PROCBOT_RT_CLOSE_STATE and PROCBOT_RT_TERMINAL_STATES are not checked"}
-		if paths[queue] != nil {
-			r.Detail += "; close path " + strings.Join(paths[queue], " > ")
-		}
-		out = append(out, r)
+		out = append(out, CheckResult{Tracker: core.TrackerRT, What: "states", Subject: queue,
+			Detail: fmt.Sprintf("a lifecycle of its own: procbot closes tickets through %s; steps complete on %s. RT's REST 2.0 does not list a lifecycle's statuses, so these are not checked against it",
+				a.Config.RT.PathOf(paths, queue), strings.Join(a.Config.RT.TerminalOf(terminal, queue), ", "))})
 	}
 	// A zone proven wrong has failed the credentials check above.
 	r := CheckResult{Tracker: core.TrackerRT, What: "time zone", Subject: "PROCBOT_RT_TIMEZONE " + a.Config.RT.TimeZone,

@@ -183,11 +183,11 @@ func (l *link) AddNote(ctx context.Context, id, body string, public bool) error 
 	return l.tr.AddNote(ctx, id, body, public)
 }
 
-func (l *link) SetState(ctx context.Context, id, state string) error {
+func (l *link) Close(ctx context.Context, id string) error {
 	if !l.ready.Load() {
 		return errNotReached
 	}
-	return l.tr.SetState(ctx, id, state)
+	return l.tr.Close(ctx, id)
 }
 
 func (l *link) Link(ctx context.Context, parent, child core.TicketRef) error {

@@ -52,8 +52,8 @@ func (t dryTracker) AddNote(_ context.Context, id, body string, public bool) err
 	return nil
 }
 
-func (t dryTracker) SetState(_ context.Context, id, state string) error {
-	t.would(fmt.Sprintf("would set %s to state %q", t.ticket(id), state), t.ref(id))
+func (t dryTracker) Close(_ context.Context, id string) error {
+	t.would("would close "+t.ticket(id), t.ref(id))
 	return nil
 }
 

@@ -140,7 +140,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	for _, want := range []string{
 		"would open child", "would post note on ggus ticket " + bar.Ref.ID, // BarStack's children and status
 		"would post note on ggus ticket " + foo.Ref.ID, "would send announcement to omb@egi.example", // FooStack's end
-		"would link", "would set", // the duplicate
+		"would link", "would close", // the duplicate
 		"would send digest to",
 	} {
 		if !strings.Contains(log.String(), want) {

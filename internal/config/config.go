@@ -113,47 +113,140 @@ type GGUS struct {
 
 // RT is the Request Tracker connection.
 type RT struct {
-	URL        string        `envconfig:"PROCBOT_RT_URL" desc:"REST 2.0 base, e.g. https://rt.egi.eu/rt/REST/2.0; empty: RT not used"`
-	Token      Secret        `envconfig:"PROCBOT_RT_TOKEN" desc:"RT auth token (or use USER and PASSWORD)"`
-	User       string        `envconfig:"PROCBOT_RT_USER" desc:"RT user procbot acts as; its own comments are ignored"`
-	Password   Secret        `envconfig:"PROCBOT_RT_PASSWORD" desc:"password of RT USER, if no token"`
-	TimeZone   string        `envconfig:"PROCBOT_RT_TIMEZONE" default:"UTC" desc:"RT's $Timezone, used to write TicketSQL dates"`
-	Terminal   []string      `envconfig:"PROCBOT_RT_TERMINAL_STATES" default:"resolved,rejected" desc:"statuses that complete a step"`
-	CloseState string        `envconfig:"PROCBOT_RT_CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
-	ClosePaths string        `envconfig:"PROCBOT_RT_CLOSE_PATHS" desc:"per queue on a lifecycle of its own, the statuses to pass through to the close status: queue=status>status>...;..."`
-	Timeout    time.Duration `envconfig:"PROCBOT_RT_TIMEOUT" default:"30s" desc:"per-request timeout"`
+	URL           string        `envconfig:"PROCBOT_RT_URL" desc:"REST 2.0 base, e.g. https://rt.egi.eu/rt/REST/2.0; empty: RT not used"`
+	Token         Secret        `envconfig:"PROCBOT_RT_TOKEN" desc:"RT auth token (or use USER and PASSWORD)"`
+	User          string        `envconfig:"PROCBOT_RT_USER" desc:"RT user procbot acts as; its own comments are ignored"`
+	Password      Secret        `envconfig:"PROCBOT_RT_PASSWORD" desc:"password of RT USER, if no token"`
+	TimeZone      string        `envconfig:"PROCBOT_RT_TIMEZONE" default:"UTC" desc:"RT's $Timezone, used to write TicketSQL dates"`
+	Terminal      []string      `envconfig:"PROCBOT_RT_TERMINAL_STATES" default:"resolved,rejected" desc:"statuses that complete a step"`
+	CloseState    string        `envconfig:"PROCBOT_RT_CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
+	ClosePaths    string        `envconfig:"PROCBOT_RT_CLOSE_PATHS" desc:"per queue on a lifecycle of its own, the statuses to pass through to the one that closes its tickets, that one last: queue=status>status>...;..."`
+	QueueTerminal string        `envconfig:"PROCBOT_RT_QUEUE_TERMINAL_STATES" desc:"per queue on a lifecycle of its own, the statuses that complete a step there: queue=status,status;..."`
+	Timeout       time.Duration `envconfig:"PROCBOT_RT_TIMEOUT" default:"30s" desc:"per-request timeout"`
 }
 
 // Paths reads PROCBOT_RT_CLOSE_PATHS: by queue, the statuses a ticket
-// passes through, in order, the close status among them.
+// passes through, in order; the last is the status that closes a ticket
+// of that queue, in place of PROCBOT_RT_CLOSE_STATE.
 func (r RT) Paths() (map[string][]string, error) {
-	out := map[string][]string{}
+	return byQueue("PROCBOT_RT_CLOSE_PATHS", r.ClosePaths, ">", "Requirements=accepted>in progress>resolved")
+}
+
+// QueueTerminals reads PROCBOT_RT_QUEUE_TERMINAL_STATES: by queue, the
+// statuses that complete a step there, in place of
+// PROCBOT_RT_TERMINAL_STATES.
+func (r RT) QueueTerminals() (map[string][]string, error) {
+	return byQueue("PROCBOT_RT_QUEUE_TERMINAL_STATES", r.QueueTerminal, ",", "Requirements=resolved,rejected")
+}
+
+// CloseStateOf is the status that closes a ticket of the queue.
+func (r RT) CloseStateOf(paths map[string][]string, queue string) string {
+	if p := ofQueue(paths, queue); len(p) > 0 {
+		return p[len(p)-1]
+	}
+	return r.CloseState
+}
+
+// PathOf is how procbot closes a ticket of the queue, for people: its
+// close path or the close status.
+func (r RT) PathOf(paths map[string][]string, queue string) string {
+	if p := ofQueue(paths, queue); len(p) > 0 {
+		return strings.Join(p, " > ")
+	}
+	return r.CloseState
+}
+
+// TerminalOf lists the statuses that complete a step in the queue.
+func (r RT) TerminalOf(terminal map[string][]string, queue string) []string {
+	if t := ofQueue(terminal, queue); t != nil {
+		return t
+	}
+	return r.Terminal
+}
+
+// ofQueue is the queue's entry, its name compared as RT does, without
+// regard to case.
+func ofQueue(m map[string][]string, queue string) []string {
+	for q, v := range m {
+		if strings.EqualFold(q, queue) {
+			return v
+		}
+	}
+	return nil
+}
+
+// checkLifecycles checks that the status procbot closes a ticket with, in
+// every queue, is one that completes a step there: a ticket procbot closed
+// would otherwise count as still open.
+func (r RT) checkLifecycles() error {
+	paths, perr := r.Paths()
+	terminal, terr := r.QueueTerminals()
+	if err := errors.Join(perr, terr); err != nil {
+		return err
+	}
+	queues := []string{""} // the default
+	for q := range paths {
+		queues = append(queues, q)
+	}
+	for q := range terminal {
+		if ofQueue(paths, q) == nil {
+			queues = append(queues, q)
+		}
+	}
+	slices.Sort(queues)
 	var problems []error
-	for i, entry := range strings.Split(r.ClosePaths, ";") {
+	for _, q := range queues {
+		closeState, done := r.CloseStateOf(paths, q), r.TerminalOf(terminal, q)
+		if slices.ContainsFunc(done, func(s string) bool { return strings.EqualFold(s, closeState) }) {
+			continue
+		}
+		where, from, doneFrom := "", "PROCBOT_RT_CLOSE_STATE", "PROCBOT_RT_TERMINAL_STATES"
+		if q != "" {
+			where = fmt.Sprintf(" in queue %q", q)
+		}
+		if ofQueue(paths, q) != nil {
+			from = "the end of its PROCBOT_RT_CLOSE_PATHS"
+		}
+		if ofQueue(terminal, q) != nil {
+			doneFrom = "its PROCBOT_RT_QUEUE_TERMINAL_STATES"
+		}
+		problems = append(problems, fmt.Errorf("procbot closes tickets%s with %q (%s), which is not among the statuses that complete a step there (%s %s): a ticket procbot closed would still count as open",
+			where, closeState, from, doneFrom, strings.Join(done, ",")))
+	}
+	return errors.Join(problems...)
+}
+
+// byQueue reads a setting of the form queue=item<sep>item...;queue=...
+// into lists by queue name. Queue names may contain spaces; RT compares
+// them without regard to case, so two entries for one queue are an error.
+func byQueue(variable, value, sep, example string) (map[string][]string, error) {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	var problems []error
+	for i, entry := range strings.Split(value, ";") {
 		if strings.TrimSpace(entry) == "" {
 			continue
 		}
 		queue, list, ok := strings.Cut(entry, "=")
 		queue = strings.TrimSpace(queue)
-		var path []string
-		for _, st := range strings.Split(list, ">") {
+		var items []string
+		for _, st := range strings.Split(list, sep) {
 			if st = strings.TrimSpace(st); st != "" {
-				path = append(path, st)
+				items = append(items, st)
 			}
 		}
 		switch {
-		case !ok || queue == "" || len(path) == 0:
-			problems = append(problems, fmt.Errorf("entry %d %q: want queue=status>status>..., e.g. Requirements=accepted>in progress>resolved", i+1, entry))
-		case !slices.Contains(path, r.CloseState):
-			problems = append(problems, fmt.Errorf("entry %d %q: the path does not reach PROCBOT_RT_CLOSE_STATE %q", i+1, entry, r.CloseState))
-		case out[queue] != nil:
-			problems = append(problems, fmt.Errorf("entry %d: queue %q has a path already", i+1, queue))
+		case !ok || queue == "" || len(items) == 0:
+			problems = append(problems, fmt.Errorf("entry %d %q: want queue=status%sstatus..., e.g. %s", i+1, entry, sep, example))
+		case seen[strings.ToLower(queue)]:
+			problems = append(problems, fmt.Errorf("entry %d: queue %q is named twice", i+1, queue))
 		default:
-			out[queue] = path
+			seen[strings.ToLower(queue)] = true
+			out[queue] = items
 		}
 	}
 	if err := errors.Join(problems...); err != nil {
-		return nil, fmt.Errorf("PROCBOT_RT_CLOSE_PATHS: %w", err)
+		return nil, fmt.Errorf("%s: %w", variable, err)
 	}
 	return out, nil
 }
@@ -350,8 +443,12 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.RT.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("PROCBOT_RT_TIMEZONE: %w", err))
 	}
-	if _, err := c.RT.Paths(); err != nil {
+	if err := c.RT.checkLifecycles(); err != nil {
 		errs = append(errs, err)
+	}
+	if !slices.ContainsFunc(c.GGUS.Terminal, func(s string) bool { return strings.EqualFold(s, c.GGUS.CloseState) }) {
+		errs = append(errs, fmt.Errorf("PROCBOT_GGUS_CLOSE_STATE %q is not among PROCBOT_GGUS_TERMINAL_STATES (%s): a ticket procbot closed would still count as open",
+			c.GGUS.CloseState, strings.Join(c.GGUS.Terminal, ",")))
 	}
 	errs = append(errs,
 		atLeast("PROCBOT_POLL_INTERVAL", c.PollInterval, time.Second),

@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,7 +179,12 @@ func TestInvalidValueFailsNamingTheVariable(t *testing.T) {
 		{"a size of 0", "PROCBOT_MAX_ARTICLE_ANSWER_SIZE", "0", config.Load},
 		{"a negative size", "PROCBOT_MAX_ANSWER_SIZE", "-1KiB", config.Load},
 		{"a close path without a queue", "PROCBOT_RT_CLOSE_PATHS", "accepted>resolved", config.Load},
-		{"a close path that does not reach the close status", "PROCBOT_RT_CLOSE_PATHS", "Requirements=accepted>in progress", config.Load},
+		{"a close path that ends where no step completes", "PROCBOT_RT_CLOSE_PATHS", "Requirements=accepted>in progress", config.Load},
+		{"a queue with two close paths", "PROCBOT_RT_CLOSE_PATHS", "Requirements=accepted>resolved;requirements=resolved", config.Load},
+		{"a queue's terminal statuses without a queue", "PROCBOT_RT_QUEUE_TERMINAL_STATES", "resolved,rejected", config.Load},
+		{"a queue's terminal statuses without its close status", "PROCBOT_RT_QUEUE_TERMINAL_STATES", "Requirements=done,rejected", config.Load},
+		{"terminal statuses without the close status", "PROCBOT_RT_TERMINAL_STATES", "done", config.Load},
+		{"GGUS terminal states without the close state", "PROCBOT_GGUS_TERMINAL_STATES", "solved,verified", config.Load},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,6 +236,42 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 }
 
+// TestLifecyclesByQueue: a queue's close status is the end of its close
+// path, its terminal statuses its own; other queues keep the defaults.
+func TestLifecyclesByQueue(t *testing.T) {
+	minimal(t)
+	t.Setenv("PROCBOT_RT_CLOSE_PATHS", " Requirements = accepted > in progress > done ;")
+	t.Setenv("PROCBOT_RT_QUEUE_TERMINAL_STATES", "requirements=done, rejected;ARGO Monitoring=resolved")
+	c, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := c.RT.Paths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	terminal, err := c.RT.QueueTerminals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		queue, close string
+		terminal     []string
+	}{
+		{"Requirements", "done", []string{"done", "rejected"}},
+		{"REQUIREMENTS", "done", []string{"done", "rejected"}},
+		{"ARGO Monitoring", "resolved", []string{"resolved"}},
+		{"PROC19 Integration", "resolved", []string{"resolved", "rejected"}},
+	} {
+		if got := c.RT.CloseStateOf(paths, tc.queue); got != tc.close {
+			t.Errorf("close status of %q = %q, want %q", tc.queue, got, tc.close)
+		}
+		if got := c.RT.TerminalOf(terminal, tc.queue); !slices.Equal(got, tc.terminal) {
+			t.Errorf("terminal statuses of %q = %q, want %q", tc.queue, got, tc.terminal)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	base := func() config.Config {
 		c := config.Defaults()
@@ -252,6 +294,9 @@ func TestValidate(t *testing.T) {
 		{"RT without the user procbot acts as", func(c *config.Config) { c.RT.URL, c.RT.Token = "https://rt.example/REST/2.0", "1-20-x" }, "PROCBOT_RT_USER is required"},
 		{"unknown RT time zone", func(c *config.Config) { c.RT.TimeZone = "Mars/Olympus" }, "PROCBOT_RT_TIMEZONE"},
 		{"nobody can approve", func(c *config.Config) { c.Operators = nil }, "nobody could approve"},
+		{"a queue whose close path ends at a status of its own that completes a step there", func(c *config.Config) {
+			c.RT.ClosePaths, c.RT.QueueTerminal = "Requirements=accepted>in progress>done", "requirements=done,rejected"
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -115,6 +115,9 @@ type Policy struct {
 	ApprovalTag string
 	// Terminal lists, per tracker, the state names that complete a step.
 	Terminal map[string][]string
+	// QueueTerminal lists, for a queue on a lifecycle of its own, the
+	// state names that complete a step there, in place of its tracker's.
+	QueueTerminal map[Place][]string
 	// Robots maps a tracker to procbot's own login there; its own articles
 	// carry no commands and no request data.
 	Robots map[string]string
@@ -123,10 +126,24 @@ type Policy struct {
 	ReminderEvery time.Duration
 }
 
-// IsTerminal reports whether state completes a step in the given tracker.
-func (p Policy) IsTerminal(tracker, state string) bool {
-	for _, s := range p.Terminal[tracker] {
-		if equalFold(s, state) {
+// Place is a queue (RT) or group (GGUS) of one tracker.
+type Place struct{ Tracker, Queue string }
+
+// IsTerminal reports whether the ticket's state completes a step: one of
+// its queue's terminal states if the queue has its own, else one of its
+// tracker's. Queue names compare without regard to case, as RT's do.
+func (p Policy) IsTerminal(t Ticket) bool {
+	if t.State == "" {
+		return false
+	}
+	states := p.Terminal[t.Ref.Tracker]
+	for place, own := range p.QueueTerminal {
+		if place.Tracker == t.Ref.Tracker && equalFold(place.Queue, t.Queue) {
+			states = own
+		}
+	}
+	for _, s := range states {
+		if equalFold(s, t.State) {
 			return true
 		}
 	}

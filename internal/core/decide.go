@@ -313,7 +313,7 @@ func (d *decider) parent(snap Snapshot) {
 	if tag := d.in.Policy.ApprovalTag; tag != "" && hasTag(t.Tags, tag) {
 		d.approve("tag " + tag)
 	}
-	if t.State != "" && d.in.Policy.IsTerminal(t.Ref.Tracker, t.State) {
+	if d.in.Policy.IsTerminal(t) {
 		if d.rebuilding {
 			d.parentClosed = true
 			return
@@ -382,12 +382,12 @@ func (d *decider) rebuilt() {
 		last = []string{NoteDigest(mine[len(mine)-1].Body)}
 	}
 	terminal := map[string]bool{}
-	if d.in.Policy.IsTerminal(parent.Ticket.Ref.Tracker, parent.Ticket.State) {
+	if d.in.Policy.IsTerminal(parent.Ticket) {
 		terminal[parent.Ticket.Ref.Key()] = true
 	}
 	onChild := map[string][]string{}
 	for _, snap := range d.in.Observed.Children {
-		if d.in.Policy.IsTerminal(snap.Ticket.Ref.Tracker, snap.Ticket.State) {
+		if d.in.Policy.IsTerminal(snap.Ticket) {
 			terminal[snap.Ticket.Ref.Key()] = true
 		}
 		onChild[snap.Ticket.Ref.Key()] = digests(robotNotes(d.in.Policy, snap))
@@ -750,7 +750,7 @@ func (d *decider) child(id string, snap Snapshot) {
 			st.NAReason, st.By = c.Args, a.Author
 		}
 	}
-	terminal := d.in.Policy.IsTerminal(snap.Ticket.Ref.Tracker, snap.Ticket.State)
+	terminal := d.in.Policy.IsTerminal(snap.Ticket)
 	switch {
 	case terminal && st.Status == StepOpen:
 		if st.NAReason != "" {

@@ -45,7 +45,10 @@ var (
 	policy = core.Policy{
 		Operators: []string{"ops@egi.eu", "Chief@EGI.eu"},
 		Terminal:  map[string][]string{"ggus": {"solved", "closed"}, "rt": {"resolved"}},
-		Robots:    map[string]string{"ggus": "procbot@egi.eu", "rt": "procbot"},
+		// A queue on a lifecycle of its own, named in another case than
+		// RT names it.
+		QueueTerminal: map[core.Place][]string{{Tracker: "rt", Queue: "requirements"}: {"done", "rejected"}},
+		Robots:        map[string]string{"ggus": "procbot@egi.eu", "rt": "procbot"},
 	}
 	fullBody = "Prerequisite data:\n* name of Technology Product: FooStack\n* contact details: Jane Doe, jane@foo.example\n* motivation: users want it\n"
 )
@@ -86,6 +89,15 @@ func state(p *procedure.Procedure, phase core.Phase, steps map[string]core.StepS
 		inst.Steps[id] = st
 	}
 	return inst
+}
+
+// rtChild is a child in RT's queue, in the given status.
+func rtChild(n, queue, status string) core.Snapshot {
+	return core.Snapshot{Ticket: core.Ticket{Ref: core.TicketRef{Tracker: "rt", ID: n, Number: n}, Queue: queue, State: status}}
+}
+
+func openRT(n string) core.StepState {
+	return core.StepState{Status: core.StepOpen, Child: core.TicketRef{Tracker: "rt", ID: n, Number: n}}
 }
 
 func open(n string) core.StepState { return core.StepState{Status: core.StepOpen, Child: childRef(n)} }
@@ -293,6 +305,30 @@ func TestDecide(t *testing.T) {
 			children:  map[string]core.Snapshot{"0a": childSnap("2000", "in progress")},
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child in a queue with terminal statuses of its own completes on one of them",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": openRT("3000")}),
+			children:  map[string]core.Snapshot{"b1": rtChild("3000", "Requirements", "done")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "b1": core.StepDone},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child in a queue with terminal statuses of its own is not completed by its tracker's",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": openRT("3000")}),
+			children:  map[string]core.Snapshot{"b1": rtChild("3000", "Requirements", "resolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "b1": core.StepOpen},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child in another queue of that tracker completes on the tracker's terminal statuses",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": openRT("3000")}),
+			children:  map[string]core.Snapshot{"b1": rtChild("3000", "sw-rel", "resolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "b1": core.StepDone},
 			wantOut:   []string{"note:status@1000"},
 		},
 		{

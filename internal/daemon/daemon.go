@@ -29,8 +29,6 @@ type Config struct {
 	Store      Store
 	Renderer   *render.Renderer
 	Policy     core.Policy
-	// CloseState is, per tracker, the state procbot sets to close a ticket.
-	CloseState map[string]string
 	// Overlap is how far before the recorded cursor each poll starts, so
 	// tickets changed while the previous poll ran are not missed.
 	Overlap time.Duration

@@ -307,8 +307,7 @@ func (d *Daemon) do(ctx context.Context, p *procedure.Procedure, inst core.Insta
 	case core.ActMail:
 		return d.cfg.Mail.SendAnnouncement(ctx, p, inst)
 	case core.ActClose:
-		state := d.cfg.CloseState[a.Ticket.Tracker]
-		return tr.SetState(ctx, a.Ticket.ID, state)
+		return tr.Close(ctx, a.Ticket.ID)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
 }

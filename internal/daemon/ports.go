@@ -51,8 +51,9 @@ type Actor interface {
 	// AddNote adds a note. A public note is visible to (and, where the
 	// tracker mails, sent to) the ticket's customer or requestors.
 	AddNote(ctx context.Context, id, body string, public bool) error
-	// SetState moves the ticket to the named state.
-	SetState(ctx context.Context, id, state string) error
+	// Close moves the ticket to the state that closes it: its tracker's,
+	// or its queue's on a lifecycle of its own.
+	Close(ctx context.Context, id string) error
 	// Link makes child a child of parent. Linking twice is not an error.
 	Link(ctx context.Context, parent, child core.TicketRef) error
 	// Relate links two tickets of this tracker as related (a duplicate

@@ -26,6 +26,10 @@ type rtWorld struct {
 	// user is procbot's RT account (default root); queue, if set, takes
 	// the children of every unit, those routed to RT included.
 	user, queue string
+	// lifecycle, if set, is a queue on a lifecycle of its own (the
+	// harness's Requirements): the UMD representative's steps (7b, 7d) go
+	// there, with the close path that lifecycle needs.
+	lifecycle string
 }
 
 // oldStatusLines is how procbot's status note asked for the approval before

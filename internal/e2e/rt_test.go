@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -99,6 +100,21 @@ func rtConfig(t *testing.T, w rtWorld) (*procedure.Procedure, config.Config) {
 			}
 		}
 	}
+	if w.lifecycle != "" {
+		umd := []string{"umd-rep"}
+		for _, s := range p.Steps {
+			if s.Unit == "umd-rep" { // 7b and 7d
+				umd = append(umd, s.ID)
+			}
+		}
+		routes = slices.DeleteFunc(routes, func(r string) bool {
+			key, _, _ := strings.Cut(r, "=")
+			return slices.Contains(umd, key)
+		})
+		for _, key := range umd {
+			routes = append(routes, key+"=rt:"+w.lifecycle)
+		}
+	}
 	sort.Strings(routes)
 	cfg := config.Defaults()
 	cfg.DBPath = filepath.Join(t.TempDir(), "procbot.db")
@@ -106,6 +122,9 @@ func rtConfig(t *testing.T, w rtWorld) (*procedure.Procedure, config.Config) {
 	cfg.Operators = []string{"operator"}
 	cfg.Routes = strings.Join(routes, ";")
 	cfg.RT.URL, cfg.RT.Token, cfg.RT.User, cfg.RT.TimeZone = w.url, config.Secret(w.token), user, w.tz.String()
+	if w.lifecycle != "" {
+		cfg.RT.ClosePaths = w.lifecycle + "=accepted>in progress>resolved"
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,10 @@ type Config struct {
 	// from the status the ticket is in. A queue without one is changed
 	// directly.
 	ClosePaths map[string][]string
+	// CloseState is the status Close sets in a queue without a close
+	// path; in a queue with one, Close sets the path's last. Default
+	// "resolved".
+	CloseState string
 	// Log receives warnings about transactions read without their text.
 	// The zero value logs nothing.
 	Log zerolog.Logger
@@ -137,6 +141,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.TimeZone == nil {
 		cfg.TimeZone = time.UTC
+	}
+	if cfg.CloseState == "" {
+		cfg.CloseState = "resolved"
 	}
 	if cfg.Name == "" {
 		cfg.Name = core.TrackerRT

@@ -17,8 +17,9 @@ import (
 // direct change to "resolved" (the harness's Requirements queue: new →
 // accepted → in progress → resolved), RT refuses the change inside a 200.
 // Without a close path that is a definite error naming the refused change;
-// with one, procbot's least-privilege user reaches "resolved" step by step,
-// from "new" and from "accepted".
+// with one, Close takes procbot's least-privilege user to the path's last
+// status step by step, from "new" and from "accepted", the queue named in
+// another case than RT names it.
 func TestCloseThroughTheQueueLifecycle(t *testing.T) {
 	s := realRT(t)
 	user, token, queue := os.Getenv("RT_PROCBOT_USER"), os.Getenv("RT_PROCBOT_TOKEN"), os.Getenv("RT_LIFECYCLE_QUEUE")
@@ -32,7 +33,9 @@ func TestCloseThroughTheQueueLifecycle(t *testing.T) {
 	ctx := context.Background()
 	direct := s.client(t, nil)
 	path := s.client(t, func(c *rt.Config) {
-		c.ClosePaths = map[string][]string{queue: {"accepted", "in progress", "resolved"}}
+		c.ClosePaths = map[string][]string{strings.ToUpper(queue): {"accepted", "in progress", "resolved"}}
+		// Close sets the end of the queue's path, not this.
+		c.CloseState = "rejected"
 	})
 	newTicket := func(t *testing.T, reply bool) string {
 		t.Helper()
@@ -74,7 +77,7 @@ func TestCloseThroughTheQueueLifecycle(t *testing.T) {
 		}
 		t.Run("through the close path "+name, func(t *testing.T) {
 			id := newTicket(t, reply)
-			if err := path.SetState(ctx, id, "resolved"); err != nil {
+			if err := path.Close(ctx, id); err != nil {
 				t.Fatal(err)
 			}
 			if st := status(t, id); st != "resolved" {

@@ -460,6 +460,39 @@ func contentType(resp *resty.Response) string {
 	return "no Content-Type"
 }
 
+// Close moves the ticket to the status that closes a ticket of its
+// queue: the end of the queue's close path, or Config.CloseState.
+func (c *Client) Close(ctx context.Context, id string) error {
+	w, err := c.getRaw(ctx, id, "close ticket "+id)
+	if err != nil {
+		return err
+	}
+	queue, err := c.queueName(ctx, w.Queue)
+	if err != nil {
+		return err
+	}
+	return c.SetState(ctx, id, c.closeState(queue))
+}
+
+// closeState is the status that closes a ticket of the queue.
+func (c *Client) closeState(queue string) string {
+	if path := c.closePath(queue); len(path) > 0 {
+		return path[len(path)-1]
+	}
+	return c.cfg.CloseState
+}
+
+// closePath is the queue's close path; queue names compare as in RT,
+// without regard to case.
+func (c *Client) closePath(queue string) []string {
+	for q, path := range c.cfg.ClosePaths {
+		if strings.EqualFold(q, queue) {
+			return path
+		}
+	}
+	return nil
+}
+
 // SetState sets the ticket's status. RT reports refusals (unknown status,
 // unresolved dependencies) inside a 200 answer, so the message text decides.
 func (c *Client) SetState(ctx context.Context, id, state string) error {
@@ -486,7 +519,7 @@ func (c *Client) SetState(ctx context.Context, id, state string) error {
 	if rerr != nil {
 		return errors.Join(err, rerr)
 	}
-	path := c.cfg.ClosePaths[queue]
+	path := c.closePath(queue)
 	end := slices.Index(path, state)
 	if end < 0 {
 		return c.fail(op, core.ErrInvalid, fmt.Sprintf("%s; queue %q has no close path through which %q can be reached", refused.msg, queue, state), 0)

@@ -30,6 +30,8 @@ import (
 // both sides.
 type Tracker interface {
 	daemon.Tracker
+	// SetState moves a ticket to a state, as a person would.
+	SetState(ctx context.Context, id, state string) error
 	Children(ctx context.Context, parentID string) ([]core.TicketRef, error)
 	Parents(ctx context.Context, childID string) ([]core.TicketRef, error)
 }

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -47,6 +48,8 @@ type Config struct {
 	Timeout time.Duration
 	// Name is the tracker name in ticket references. Default "ggus".
 	Name string
+	// CloseState is the state Close sets. Default "closed".
+	CloseState string
 	// WebURL is the base of links for humans. Default: URL without /api/v1.
 	WebURL string
 	// PerPage is the search page size. Default and maximum 200 (Zammad's cap).
@@ -92,8 +95,13 @@ type Client struct {
 	webURL  string
 	token   string
 	perPage int
-	http    *resty.Client
-	maxWait time.Duration
+	// closeState is the state Close sets.
+	closeState string
+	// queryUntil is when (Unix nanoseconds) Changed tries the condition
+	// search again after GGUS answered one without applying it.
+	queryUntil atomic.Int64
+	http       *resty.Client
+	maxWait    time.Duration
 	// maxAnswer and maxArticle are the size limits of answers in bytes.
 	maxAnswer, maxArticle int64
 	log                   zerolog.Logger
@@ -108,6 +116,9 @@ type Client struct {
 
 // New checks cfg and builds a client; it does not contact the server (see Me).
 func New(cfg Config) (*Client, error) {
+	if cfg.CloseState == "" {
+		cfg.CloseState = "closed"
+	}
 	if cfg.Name == "" {
 		cfg.Name = core.TrackerGGUS
 	}
@@ -155,6 +166,7 @@ func New(cfg Config) (*Client, error) {
 		webURL:     strings.TrimRight(cfg.WebURL, "/"),
 		token:      cfg.Token,
 		perPage:    cfg.PerPage,
+		closeState: cfg.CloseState,
 		maxWait:    cfg.RetryMaxWait,
 		maxAnswer:  cfg.MaxAnswer,
 		maxArticle: cfg.MaxArticleAnswer,

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/procbot/procbot/internal/core"
 	"github.com/procbot/procbot/internal/daemon"
 	"github.com/procbot/procbot/internal/trackertest"
@@ -825,18 +827,25 @@ func TestProxyEchoingCredentials(t *testing.T) {
 	}
 }
 
-// TestIgnoredConditionIsLoud: a server that answers the condition search
-// without applying the condition (a proxy that drops the body, an older
-// Zammad) returns tickets that do not meet it. procbot does not page
-// through every ticket the helpdesk holds: the poll fails on the first
-// page, naming the problem, and the cursor stays.
-func TestIgnoredConditionIsLoud(t *testing.T) {
+// TestIgnoredConditionFallsBackToQuery: a server that answers the
+// condition search without applying the condition (a proxy that drops the
+// body, an older Zammad) returns tickets that do not meet it. procbot does
+// not page through every ticket the helpdesk holds: it reads one page,
+// logs an error naming the request, and asks the query search Zammad
+// documents instead, which finds the ticket by the words of its title;
+// the next poll goes to the query search directly. A server that ignores
+// the query too fails the poll loudly, on the first page where no ticket
+// meets it.
+func TestIgnoredConditionFallsBackToQuery(t *testing.T) {
 	f := setup(t, nil)
 	ctx := context.Background()
-	f.create(t, "Request for integration of Foo "+requestSuffix, opsGroup)
+	want := f.create(t, "Request for integration of Foo "+requestSuffix, opsGroup)
 	for i := range 5 {
 		f.create(t, fmt.Sprintf("unrelated ticket %d", i), opsGroup)
 	}
+	// A near miss: the words of the suffix, not the suffix.
+	f.create(t, "EGI Production Infrastructure PROC19 review", opsGroup)
+	stripQuery := false
 	stripping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/tickets/search") {
 			var body map[string]any
@@ -845,19 +854,58 @@ func TestIgnoredConditionIsLoud(t *testing.T) {
 			b, _ := json.Marshal(body)
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		}
+		if stripQuery {
+			q := r.URL.Query()
+			q.Del("query")
+			r.URL.RawQuery = q.Encode()
+		}
 		u, _ := url.Parse(f.sim.URL())
 		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host}).ServeHTTP(w, r)
 	}))
 	defer stripping.Close()
 	u, _ := url.Parse(f.sim.URL())
-	c := f.client(t, func(cfg *zammad.Config) { cfg.URL, cfg.PerPage = stripping.URL+u.Path, 2 })
-	before := f.sim.CountRequests("POST", "/tickets/search")
-	_, err := c.Changed(ctx, requestSuffix, f.clk.Now().Add(-time.Hour))
-	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "does not meet the search's condition") {
-		t.Errorf("Changed: %v, want an unavailable error saying the answer does not meet the condition", err)
+	var log bytes.Buffer
+	c := f.client(t, func(cfg *zammad.Config) {
+		cfg.URL, cfg.PerPage, cfg.Log = stripping.URL+u.Path, 2, zerolog.New(&log)
+	})
+	since := f.clk.Now().Add(-time.Hour)
+	posts, gets := f.sim.CountRequests("POST", "/tickets/search"), f.sim.CountRequests("GET", "/tickets/search")
+
+	got, err := c.Changed(ctx, requestSuffix, since)
+	if err != nil {
+		t.Fatalf("Changed: %v, want the query search's answer", err)
 	}
-	if n := f.sim.CountRequests("POST", "/tickets/search") - before; n != 1 {
-		t.Errorf("%d search requests, want the first page only", n)
+	if len(got) != 1 || got[0].Ref.ID != want.Ref.ID {
+		t.Errorf("Changed found %v, want only %s", got, want.Ref)
+	}
+	if n := f.sim.CountRequests("POST", "/tickets/search") - posts; n != 1 {
+		t.Errorf("%d condition searches, want the first page only", n)
+	}
+	if n := f.sim.CountRequests("GET", "/tickets/search") - gets; n == 0 {
+		t.Error("no query search")
+	}
+	if !strings.Contains(log.String(), `"level":"error"`) || !strings.Contains(log.String(), "POST /tickets/search") {
+		t.Errorf("the log does not name the ignored request as an error:\n%s", log.String())
+	}
+
+	posts = f.sim.CountRequests("POST", "/tickets/search")
+	if got, err := c.Changed(ctx, requestSuffix, since); err != nil || len(got) != 1 {
+		t.Errorf("second poll: %v, %v", got, err)
+	}
+	if n := f.sim.CountRequests("POST", "/tickets/search") - posts; n != 0 {
+		t.Errorf("the second poll made %d condition searches, want the query search directly", n)
+	}
+
+	stripQuery = true
+	gets = f.sim.CountRequests("GET", "/tickets/search")
+	_, err = c.Changed(ctx, requestSuffix, since)
+	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "does not meet the search's condition") {
+		t.Errorf("Changed with the query ignored too: %v, want an unavailable error saying the answer does not meet the condition", err)
+	}
+	// Its first page holds the request (the oldest change), its second
+	// nothing that meets the query: there it stops, of five pages.
+	if n := f.sim.CountRequests("GET", "/tickets/search") - gets; n != 2 {
+		t.Errorf("%d query searches with the query ignored, want 2: up to the first page without a ticket that meets it", n)
 	}
 }
 

@@ -38,28 +38,87 @@ func (c *Client) toCore(t apiTicket, tags []string) core.Ticket {
 
 // Changed asks for tickets by condition, which Zammad evaluates in its
 // database: the search index lags behind and would hide recent changes.
+// A Zammad that answers without applying the condition (an older one, a
+// proxy that drops the body) is logged as an error and asked with the
+// query search Zammad documents instead, for an hour before the condition
+// search is tried again.
 func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]core.Ticket, error) {
-	cond := map[string]any{
-		"ticket.updated_at": map[string]any{"operator": "after (absolute)", "value": since.UTC().Truncate(time.Millisecond).Format(zammadTime)},
-	}
-	if match != "" {
-		cond["ticket.title"] = map[string]any{"operator": "contains", "value": match}
-	}
 	what := fmt.Sprintf("search tickets with title containing %q changed since %s", match, since.UTC().Format(time.RFC3339))
+	if time.Now().UnixNano() >= c.queryUntil.Load() {
+		cond := map[string]any{
+			"ticket.updated_at": map[string]any{"operator": "after (absolute)", "value": since.UTC().Truncate(time.Millisecond).Format(zammadTime)},
+		}
+		if match != "" {
+			cond["ticket.title"] = map[string]any{"operator": "contains", "value": match}
+		}
+		out, err := c.search(ctx, what, match, since, true, func(page int) request {
+			// The search is a POST only because the condition is a JSON
+			// body; it changes nothing, so it is retried like any read.
+			// Without that, one dropped connection would fail the whole
+			// poll of GGUS.
+			return request{method: http.MethodPost, path: "/tickets/search", read: true, body: map[string]any{
+				"condition": cond, "expand": true, "with_total_count": true,
+				"sort_by": "updated_at", "order_by": "asc",
+				"per_page": c.perPage, "page": page,
+			}}
+		})
+		var ignored *ignoredError
+		if !errors.As(err, &ignored) {
+			return out, err
+		}
+		c.log.Error().Str("tracker", c.name).Str("request", "POST /tickets/search").Err(err).
+			Msg("GGUS answered the condition search without applying its condition; procbot uses GET /tickets/search?query= for an hour, which sees changes only once GGUS's search index has them")
+		c.queryUntil.Store(time.Now().Add(time.Hour).UnixNano())
+	}
+	query := "updated_at:>=" + queryEscape(since.UTC().Truncate(time.Millisecond).Format(zammadTime))
+	if match != "" {
+		query = `title:"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(match) + `" AND ` + query
+	}
+	return c.search(ctx, what+" (query search)", match, since, false, func(page int) request {
+		return request{method: http.MethodGet, path: "/tickets/search", read: true, query: url.Values{
+			"query": {query}, "expand": {"true"}, "with_total_count": {"true"},
+			"sort_by": {"updated_at"}, "order_by": {"asc"},
+			"per_page": {strconv.Itoa(c.perPage)}, "page": {strconv.Itoa(page)},
+		}}
+	})
+}
 
+// queryEscape escapes the characters a search-index query reads as syntax.
+func queryEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`+-=&|><!(){}[]^"~*?:\/`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ignoredError is a search answered without its condition.
+type ignoredError struct{ err error }
+
+func (e *ignoredError) Error() string { return e.err.Error() }
+func (e *ignoredError) Unwrap() error { return e.err }
+
+// search pages through a ticket search to its end: the total Zammad
+// counted (with_total_count) or, from a Zammad that does not count, an
+// empty page; never a short page, since Zammad may cap the page size below
+// the one asked for. Every ticket is checked against the search's
+// condition. strict: one that does not meet it means the server ignored
+// the condition (an ignoredError, on the first page, so procbot does not
+// page through every ticket the helpdesk holds). Otherwise (the search
+// index matches words, so a phrase may match a title that does not
+// contain it) such tickets are left out, unless none of a page meets it:
+// the index ignored the query too.
+func (c *Client) search(ctx context.Context, what, match string, since time.Time, strict bool, ask func(page int) request) ([]core.Ticket, error) {
 	byID := map[flexInt]apiTicket{}
 	seen := 0
 	for page := 1; page <= maxPages; page++ {
-		body := map[string]any{
-			"condition": cond, "expand": true, "with_total_count": true,
-			"sort_by": "updated_at", "order_by": "asc",
-			"per_page": c.perPage, "page": page,
-		}
 		var raw rawBody
-		// The search is a POST only because the condition is a JSON body;
-		// it changes nothing, so it is retried like any read. Without that,
-		// one dropped connection would fail the whole poll of GGUS.
-		if err := c.send(ctx, request{method: http.MethodPost, path: "/tickets/search", body: body, out: &raw, read: true}); err != nil {
+		r := ask(page)
+		r.out = &raw
+		if err := c.send(ctx, r); err != nil {
 			return nil, c.fail(what, err)
 		}
 		list, total, err := decodeSearch(raw)
@@ -67,26 +126,27 @@ func (c *Client) Changed(ctx context.Context, match string, since time.Time) ([]
 			return nil, c.fail(what, fmt.Errorf("%w: %v", core.ErrUnavailable, err))
 		}
 		seen += len(list)
+		kept := 0
+		var miss apiTicket
 		for _, t := range list {
 			if !meets(t, match, since) {
-				// A server that ignores the condition (an older Zammad, a
-				// proxy that drops the body) would have procbot page
-				// through every ticket: a loud failure instead, and the
-				// cursor stays where it is.
-				return nil, c.fail(what, fmt.Errorf("%w: ticket %d (%q, changed %s) does not meet the search's condition: "+
-					"GGUS seems to ignore conditions in POST /tickets/search", core.ErrUnavailable, t.ID, t.Title,
-					t.UpdatedAt.UTC().Format(time.RFC3339)))
+				if miss = t; strict {
+					break
+				}
+				continue
 			}
+			kept++
 			// A ticket changed while paging moves to a later page; the
 			// later sighting is the newer one.
 			if old, ok := byID[t.ID]; !ok || !t.UpdatedAt.Before(old.UpdatedAt) {
 				byID[t.ID] = t
 			}
 		}
-		// The list ends with the total Zammad counted (with_total_count),
-		// or, from a Zammad that does not count, with an empty page: a
-		// short page does not end it, since Zammad may cap the page size
-		// below the one asked for.
+		if miss.ID != 0 && (strict || kept == 0) {
+			return nil, &ignoredError{c.fail(what, fmt.Errorf("%w: ticket %d (%q, changed %s) does not meet the search's condition: "+
+				"GGUS seems to ignore it in %s /tickets/search", core.ErrUnavailable, miss.ID, miss.Title,
+				miss.UpdatedAt.UTC().Format(time.RFC3339), r.method))}
+		}
 		if len(list) == 0 || (total >= 0 && seen >= total) {
 			break
 		}
@@ -330,6 +390,12 @@ func (c *Client) AddNote(ctx context.Context, id, body string, public bool) erro
 			fmt.Sprintf("the article is on ticket %d", got.TicketID)))
 	}
 	return nil
+}
+
+// Close moves the ticket to Config.CloseState: Zammad's states are the
+// same in every group.
+func (c *Client) Close(ctx context.Context, id string) error {
+	return c.SetState(ctx, id, c.closeState)
 }
 
 // SetState moves the ticket to the named state.

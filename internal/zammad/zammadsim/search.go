@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,8 +212,12 @@ type qOr struct{ l, r qnode }
 type qNot struct{ x qnode }
 
 // qTerm is field:value, field:>value, or a bare word/phrase (field "").
+// Text fields match as a search index does, by words, not substrings: a
+// word matches a word, a phrase its words in a row. prefix is the last
+// bare word of a query without a field: Zammad makes it a prefix search.
 type qTerm struct {
 	field, op, value string
+	prefix           bool
 }
 
 func (n qAnd) eval(s *Server, t *ticket, now time.Time) bool {
@@ -223,22 +228,50 @@ func (n qOr) eval(s *Server, t *ticket, now time.Time) bool {
 }
 func (n qNot) eval(s *Server, t *ticket, now time.Time) bool { return !n.x.eval(s, t, now) }
 
-func containsFold(haystack, needle string) bool {
-	return strings.Contains(strings.ToLower(haystack), strings.ToLower(needle))
+// words splits text as a search index's standard analyser does: lower
+// case, at every character that is neither a letter nor a digit.
+func words(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// matchWords reports whether the term's words appear in text in a row;
+// for a prefix term, whether a word of text starts with it, as typed (a
+// wildcard term is not analysed, so "zammad!" is no prefix of "zammad").
+func (n qTerm) matchWords(text string) bool {
+	have := words(text)
+	if n.prefix {
+		want := strings.ToLower(n.value)
+		for _, w := range have {
+			if strings.HasPrefix(w, want) {
+				return true
+			}
+		}
+		return false
+	}
+	want := words(n.value)
+	if len(want) == 0 {
+		return false
+	}
+	for i := 0; i+len(want) <= len(have); i++ {
+		if slices.Equal(have[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n qTerm) eval(s *Server, t *ticket, now time.Time) bool {
 	db := s.db
-	text := func(v string) bool { return n.op == "" && containsFold(v, n.value) }
+	text := func(v string) bool { return n.op == "" && n.matchWords(v) }
 	exact := func(v string) bool { return n.op == "" && strings.EqualFold(v, n.value) }
 	switch n.field {
 	case "":
-		if containsFold(t.title, n.value) || containsFold(t.number, n.value) {
+		if text(t.title) || text(t.number) {
 			return true
 		}
 		for _, id := range t.articleIDs {
 			a := db.articles[id]
-			if containsFold(a.body, n.value) || containsFold(a.subject, n.value) || containsFold(a.from, n.value) {
+			if text(a.body) || text(a.subject) || text(a.from) {
 				return true
 			}
 		}
@@ -527,6 +560,15 @@ func parseQuery(q string) (qnode, error) {
 	toks, err := lexQuery(q)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.Contains(q, ":") {
+		// Zammad appends "*" to a query without a field.
+		for i := len(toks) - 1; i >= 0; i-- {
+			if toks[i].kind == tkTerm {
+				toks[i].term.prefix = true
+				break
+			}
+		}
 	}
 	p := &qparser{toks: toks}
 	n, err := p.or()

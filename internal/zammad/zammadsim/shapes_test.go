@@ -44,6 +44,11 @@ func TestShapesAsRecorded(t *testing.T) {
 			t.Errorf("expanded answer has organization: %v", expanded["organization"])
 		}
 	})
+	t.Run("/users/me has the 40 keys of a live Zammad", func(t *testing.T) {
+		if me := e.as(robotToken, "GET", "/users/me", nil, http.StatusOK).obj(t); len(me) != 40 {
+			t.Errorf("/users/me has %d keys, want 40: %v", len(me), me)
+		}
+	})
 	t.Run("an API-created ticket has no last contact", func(t *testing.T) {
 		if v := plain["last_contact_at"]; v != nil {
 			t.Errorf("last_contact_at = %v, want null", v)

@@ -121,10 +121,18 @@ func (s *Server) userJSON(u *user) map[string]any {
 	if u.agent {
 		roles = []int{2}
 	}
+	// The 40 keys a live Zammad's /users/me has, the contact and
+	// out-of-office fields empty as on an API account.
 	return map[string]any{
 		"id": u.id, "login": u.login, "email": u.email, "firstname": u.firstname, "lastname": u.lastname,
 		"active": true, "organization_id": nil, "role_ids": roles, "group_ids": groups, "preferences": map[string]any{},
 		"created_at": ts(u.createdAt), "updated_at": ts(u.createdAt),
+		"image": nil, "image_source": nil, "web": "", "phone": "", "fax": "", "mobile": "", "department": "",
+		"street": "", "zip": "", "city": "", "country": "", "address": "", "vip": false, "verified": false,
+		"note": "", "last_login": nil, "source": nil, "login_failed": 0,
+		"out_of_office": false, "out_of_office_start_at": nil, "out_of_office_end_at": nil, "out_of_office_replacement_id": nil,
+		"updated_by_id": 1, "created_by_id": 1, "two_factor_preferences": []any{},
+		"organization_ids": []any{}, "authorization_ids": []any{}, "overview_sorting_ids": []any{},
 	}
 }
 
