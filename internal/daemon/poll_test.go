@@ -103,7 +103,7 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 		Policy: core.Policy{Operators: cfg.Operators,
 			Terminal: map[string][]string{core.TrackerGGUS: cfg.GGUS.Terminal, core.TrackerRT: cfg.RT.Terminal},
 			Robots:   map[string]string{core.TrackerGGUS: robot, core.TrackerRT: cfg.RT.User}},
-		Overlap:    cfg.PollOverlap, PollTimeout: 2 * time.Second, Log: zerolog.New(logs),
+		Overlap: cfg.PollOverlap, PollTimeout: 2 * time.Second, Log: zerolog.New(logs),
 	})
 	if err != nil {
 		t.Fatal(err)
