@@ -18,7 +18,7 @@ import (
 // tracker, and whether it is a problem procbot would meet when it runs.
 type CheckResult struct {
 	Tracker string
-	What    string // "credentials", "route", "states", "time zone"
+	What    string // "credentials", "route", "states", "time zone", "operator"
 	Subject string // the group, queue or setting checked
 	Problem bool
 	Detail  string
@@ -33,15 +33,22 @@ type (
 	queueRights interface {
 		QueueRights(ctx context.Context, name string) (visible, create bool, lifecycle string, err error)
 	}
+	// userFinder returns the login under which the tracker names the
+	// authors of notes of the user who (a login or an address), or "".
+	userFinder interface {
+		FindUser(ctx context.Context, who string) (string, error)
+	}
 )
 
 // Check runs procbot's preflight against the live trackers: procbot's
 // credentials; for every route of every procedure, that its group or queue
 // exists and procbot may create tickets there; that GGUS knows the states
-// procbot sets and waits for; RT's time zone. It changes nothing.
+// procbot sets and waits for; RT's time zone; that each operator is a
+// user of a tracker. It changes nothing.
 func (a *App) Check(ctx context.Context) []CheckResult {
 	var out []CheckResult
 	routes := routesOf(a.Procedures)
+	var reached []*link
 	for _, l := range a.links {
 		name := l.tr.Name()
 		// The credentials (and RT's time zone) were checked when procbot
@@ -53,12 +60,53 @@ func (a *App) Check(ctx context.Context) []CheckResult {
 			}
 		}
 		out = append(out, CheckResult{Tracker: name, What: "credentials", Subject: l.tokenVar, Detail: "procbot acts as " + a.robots[name]})
+		reached = append(reached, l)
 		switch c := l.tr.(type) {
 		case groupRights:
 			out = append(out, a.checkGGUS(ctx, c, routes[name])...)
 		case queueRights:
 			out = append(out, a.checkRT(ctx, c, routes[name], l.verified)...)
 		}
+	}
+	return append(out, a.checkOperators(ctx, reached)...)
+}
+
+// checkOperators looks for each operator among the users of the trackers
+// reached. Commands count only from an author the tracker names as the
+// operator is listed, so an operator is a problem when no tracker has a
+// user of that login: found only by address under another login, the
+// detail names the login to list instead.
+func (a *App) checkOperators(ctx context.Context, reached []*link) []CheckResult {
+	var out []CheckResult
+	for _, op := range a.Config.Operators {
+		r := CheckResult{Tracker: "-", What: "operator", Subject: op, Problem: true}
+		var seen []string
+		for _, l := range reached {
+			f, ok := l.tr.(userFinder)
+			if !ok {
+				continue
+			}
+			login, err := f.FindUser(ctx, op)
+			switch {
+			case err != nil:
+				seen = append(seen, l.name+": "+err.Error())
+			case login == "":
+				seen = append(seen, l.name+": no such user")
+			case strings.EqualFold(login, op):
+				r.Problem = false
+				seen = append(seen, l.name+": user "+login)
+			default:
+				seen = append(seen, fmt.Sprintf("%s: the user with this address is %s, and %s names authors by login: list %s in PROCBOT_OPERATORS to let them act there", l.name, login, l.name, login))
+			}
+		}
+		if len(seen) == 0 {
+			continue // no tracker reached: the credentials lines say so
+		}
+		r.Detail = strings.Join(seen, "; ")
+		if r.Problem {
+			r.Detail = "no tracker has a user of this login, so no command of theirs is obeyed (" + r.Detail + ")"
+		}
+		out = append(out, r)
 	}
 	return out
 }

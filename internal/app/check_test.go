@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,10 +42,18 @@ func TestCheck(t *testing.T) {
 		if problems != 0 {
 			t.Errorf("%d problems:\n%s", problems, out)
 		}
-		for _, want := range []string{"credentials", "route", "states", "time zone"} {
+		for _, want := range []string{"credentials", "route", "states", "time zone", "operator"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("no %s check in:\n%s", want, out)
 			}
+		}
+	})
+	t.Run("an operator who is no user is a problem", func(t *testing.T) {
+		cfg := env.Config
+		cfg.Operators = append(slices.Clone(cfg.Operators), "nobody@nowhere.example")
+		out, problems := run(t, cfg)
+		if problems != 1 || !strings.Contains(out, "nobody@nowhere.example") || !strings.Contains(out, "no tracker has a user") {
+			t.Errorf("%d problems, want 1 naming nobody@nowhere.example:\n%s", problems, out)
 		}
 	})
 	t.Run("wrong routes and a wrong state are problems", func(t *testing.T) {

@@ -297,6 +297,14 @@ func TestCheckAgainstRealRT(t *testing.T) {
 			t.Errorf("%d problems, want 1 naming %s:\n%s", problems, forbidden, out)
 		}
 	})
+	t.Run("an operator listed by address is a problem naming the login", func(t *testing.T) {
+		bad := cfg
+		bad.Operators = []string{"operator@rt.test"}
+		out, problems := check(t, bad)
+		if problems != 1 || !strings.Contains(out, "list operator in PROCBOT_OPERATORS") {
+			t.Errorf("%d problems, want 1 naming the login operator:\n%s", problems, out)
+		}
+	})
 	t.Run("a wrong time zone fails start-up naming the setting", func(t *testing.T) {
 		bad := cfg
 		bad.RT.TimeZone = "Asia/Tokyo"

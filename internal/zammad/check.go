@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // GroupRights returns the groups procbot's account may use, by full name
@@ -48,4 +49,27 @@ func (c *Client) States(ctx context.Context) ([]string, error) {
 		out = append(out, s.Name)
 	}
 	return out, nil
+}
+
+// FindUser looks for the GGUS user who, by login or email address, and
+// returns the user's login, which is how procbot names the authors of
+// articles ("" when GGUS has no such user). It asks the user search by
+// both fields and keeps only an exact match: the search index matches
+// words, not whole values.
+func (c *Client) FindUser(ctx context.Context, who string) (string, error) {
+	phrase := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(who) + `"`
+	var users []struct {
+		Login string `json:"login"`
+		Email string `json:"email"`
+	}
+	q := url.Values{"query": {"login:" + phrase + " OR email:" + phrase}, "limit": {"20"}}
+	if err := c.do(ctx, http.MethodGet, "/users/search", q, nil, &users); err != nil {
+		return "", c.fail("find user "+who, err)
+	}
+	for _, u := range users {
+		if strings.EqualFold(u.Login, who) || strings.EqualFold(u.Email, who) {
+			return u.Login, nil
+		}
+	}
+	return "", nil
 }

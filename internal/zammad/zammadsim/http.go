@@ -57,6 +57,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(method+" "+apiPrefix+path, s.wrap(fn))
 	}
 	h("GET /users/me", s.getMe)
+	h("GET /users/search", s.searchUsers)
 	h("GET /groups", s.listGroups)
 	h("GET /ticket_states", s.listStates)
 	h("GET /ticket_priorities", s.listPriorities)

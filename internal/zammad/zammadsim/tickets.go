@@ -140,6 +140,41 @@ func (s *Server) getMe(c *call) (int, any, error) {
 	return http.StatusOK, s.userJSON(c.u), nil
 }
 
+// searchUsers is the user search as an agent sees it, by words as the
+// search index matches: terms `field:"phrase"` or `field:word` (login,
+// email, firstname, lastname) joined by OR, or bare words, the last a
+// prefix, matched against all four.
+func (s *Server) searchUsers(c *call) (int, any, error) {
+	if !c.u.agent {
+		return http.StatusForbidden, map[string]any{"error": "Not authorized", "error_human": "Not authorized"}, nil
+	}
+	query := strings.ReplaceAll(strings.TrimSpace(c.p.str("query")), "*", "")
+	var terms []qTerm
+	for _, part := range strings.Split(query, " OR ") {
+		field, value, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			field, value = "", strings.TrimSpace(part)
+		}
+		value = strings.ReplaceAll(strings.Trim(value, `"`), `\"`, `"`)
+		terms = append(terms, qTerm{field: field, value: value, prefix: !strings.Contains(query, ":")})
+	}
+	out := []map[string]any{}
+	for _, u := range s.db.users {
+		fields := map[string]string{"login": u.login, "email": u.email, "firstname": u.firstname, "lastname": u.lastname}
+		hit := false
+		for _, t := range terms {
+			for name, v := range fields {
+				hit = hit || ((t.field == "" || t.field == name) && t.value != "" && t.matchWords(v))
+			}
+		}
+		if hit {
+			out = append(out, s.userJSON(u))
+		}
+	}
+	page, per := c.p.page(50, 100)
+	return http.StatusOK, paginate(out, page, per), nil
+}
+
 func (s *Server) listGroups(c *call) (int, any, error) {
 	var out []map[string]any
 	for _, g := range s.db.groups {
