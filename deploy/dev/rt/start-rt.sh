@@ -18,6 +18,8 @@
 #   RT_TIMEZONE       RT's $Timezone, e.g. Europe/Amsterdam (default UTC). TicketSQL
 #                     date literals are read in this zone; REST2 output is always UTC.
 #   RT_WORKERS        Starlet worker processes (default 2, ~200 MB each)
+#   RT_WEBPATH        RT's $WebPath, where it is served (default /rt, as EGI's
+#                     RT: REST 2.0 is then under /rt/REST/2.0); "" serves it at /
 #   RT_ROOT_PASSWORD  password of RT user root (default: password)
 #   RT_START_TIMEOUT  seconds to wait for the first HTTP 200 (default 60)
 #   RT_KEEP_STATE=1   on failure, keep the state dir for debugging
@@ -35,6 +37,9 @@ RT_SETUP_DB=/usr/sbin/rt-setup-database-5
 
 RT_TIMEZONE=${RT_TIMEZONE:-UTC}
 RT_WORKERS=${RT_WORKERS:-2}
+RT_WEBPATH=${RT_WEBPATH-/rt}
+RT_WEBPATH=${RT_WEBPATH%/}
+case "$RT_WEBPATH" in "" | /*) ;; *) die "RT_WEBPATH must start with / (or be empty): $RT_WEBPATH" ;; esac
 RT_ROOT_PASSWORD=${RT_ROOT_PASSWORD:-password}
 RT_START_TIMEOUT=${RT_START_TIMEOUT:-60}
 RT_USER=root
@@ -124,7 +129,7 @@ Set(\$DatabaseName, '$STATE/rt5.db');
 # REST2 builds every "_url" from these: keep them equal to the listen address.
 Set(\$WebDomain, '127.0.0.1');
 Set(\$WebPort, $1);
-Set(\$WebPath, '');
+Set(\$WebPath, '$RT_WEBPATH');
 
 Set(\$MasonDataDir, '$STATE/mason_data');
 Set(\$MasonSessionDir, '$STATE/session_data');
@@ -243,8 +248,9 @@ start_server() { # PORT; sets RT_PID
     # setsid: own session, so a terminal Ctrl-C (SIGINT) never reaches rt-server,
     # whose INT handler, as root, chowns /var/lib/request-tracker5 to www-data.
     # exec all the way down: $! is the Starlet master's PID.
+    # --webpath mounts RT under $WebPath, as a proxy in front of RT would.
     (cd "$STATE" && exec setsid perl -w "$RT_SERVER" --server Starlet \
-        --host 127.0.0.1 --port "$1" --max-workers "$RT_WORKERS" \
+        --host 127.0.0.1 --port "$1" --max-workers "$RT_WORKERS" ${RT_WEBPATH:+--webpath "$RT_WEBPATH"} \
         < /dev/null > "$STATE/server.log" 2>&1) &
     RT_PID=$!
     echo "$RT_PID" > "$STATE/server.pid"
@@ -254,7 +260,7 @@ start_server() { # PORT; sets RT_PID
 # race for the same port would answer 401).
 probe() {
     curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-        -H "Authorization: token $RT_TOKEN" "http://127.0.0.1:$port/REST/2.0/rt" || true
+        -H "Authorization: token $RT_TOKEN" "http://127.0.0.1:$port$RT_WEBPATH/REST/2.0/rt" || true
 }
 
 attempt=1
@@ -289,7 +295,7 @@ done
 log "rt-server pid $RT_PID answers after $((SECONDS - t0))s (start-rt total $((SECONDS - t_start))s, without install)"
 
 # --------------------------------------------------------------- 5. report
-RT_URL="http://127.0.0.1:$port"
+RT_URL="http://127.0.0.1:$port$RT_WEBPATH"
 {
     printf 'export %s=%q\n' \
         RT_URL "$RT_URL" \
