@@ -8,7 +8,7 @@
 #   trap 'deploy/dev/rt/stop-rt.sh "$RT_STATE_DIR"' EXIT
 #
 # stdout: only `export NAME=value` lines (RT_URL RT_REST2_URL RT_USER RT_PASSWORD
-# RT_TOKEN RT_PID RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE RT_TEST_USERS, and for the
+# RT_TOKEN RT_PID RT_ACCESS_LOG RT_STATE_DIR RT_MAIL_MBOX RT_TIMEZONE RT_TEST_USERS, and for the
 # least-privilege account RT_PROCBOT_USER RT_PROCBOT_TOKEN RT_PROCBOT_QUEUES
 # RT_SPACED_QUEUE RT_LIFECYCLE_QUEUE RT_FORBIDDEN_QUEUE); they are also saved
 # in $RT_STATE_DIR/env. Progress and errors go to stderr.
@@ -251,6 +251,7 @@ start_server() { # PORT; sets RT_PID
     # --webpath mounts RT under $WebPath, as a proxy in front of RT would.
     (cd "$STATE" && exec setsid perl -w "$RT_SERVER" --server Starlet \
         --host 127.0.0.1 --port "$1" --max-workers "$RT_WORKERS" ${RT_WEBPATH:+--webpath "$RT_WEBPATH"} \
+        --access-log "$STATE/access.log" \
         < /dev/null > "$STATE/server.log" 2>&1) &
     RT_PID=$!
     echo "$RT_PID" > "$STATE/server.pid"
@@ -304,6 +305,7 @@ RT_URL="http://127.0.0.1:$port$RT_WEBPATH"
         RT_PASSWORD "$RT_ROOT_PASSWORD" \
         RT_TOKEN "$RT_TOKEN" \
         RT_PID "$RT_PID" \
+        RT_ACCESS_LOG "$STATE/access.log" \
         RT_STATE_DIR "$STATE" \
         RT_MAIL_MBOX "$STATE/outgoing-mail.mbox" \
         RT_TIMEZONE "$RT_TIMEZONE" \
