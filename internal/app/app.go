@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		ApprovalTag:   cfg.ApprovalTag,
 		ReminderEvery: cfg.ReminderEvery,
 		Terminal:      map[string][]string{},
+		Failed:        map[string][]string{},
 		Robots:        map[string]string{},
 	}
 	var links []*link
@@ -155,6 +156,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 				return login, err
 			}})
 		policy.Terminal[core.TrackerGGUS] = cfg.GGUS.Terminal
+		policy.Failed[core.TrackerGGUS] = cfg.GGUS.Failed
 	}
 	if cfg.RT.URL != "" {
 		tz, err := time.LoadLocation(cfg.RT.TimeZone)
@@ -196,10 +198,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		if err != nil {
 			return nil, err
 		}
-		policy.QueueTerminal = map[core.Place][]string{}
-		for q, states := range terminal {
-			policy.QueueTerminal[core.Place{Tracker: core.TrackerRT, Queue: q}] = states
+		policy.Failed[core.TrackerRT] = cfg.RT.Failed
+		failed, err := cfg.RT.QueueFailedStates()
+		if err != nil {
+			return nil, err
 		}
+		policy.QueueTerminal, policy.QueueFailed = byPlace(core.TrackerRT, terminal), byPlace(core.TrackerRT, failed)
 	}
 	// A wrong token fails start-up with a clear message instead of every
 	// poll; a tracker that does not answer is tried again every cycle.
@@ -265,4 +269,13 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 func (a *App) Close() error {
 	a.abort()
 	return a.Store.Close()
+}
+
+// byPlace keys lists by queue of one tracker.
+func byPlace(tracker string, byQueue map[string][]string) map[core.Place][]string {
+	out := make(map[core.Place][]string, len(byQueue))
+	for q, states := range byQueue {
+		out[core.Place{Tracker: tracker, Queue: q}] = states
+	}
+	return out
 }

@@ -158,6 +158,9 @@ func (a *App) checkGGUS(ctx context.Context, c groupRights, routes map[string][]
 	for _, s := range a.Config.GGUS.Terminal {
 		want[s] = "PROCBOT_GGUS_TERMINAL_STATES"
 	}
+	for _, s := range a.Config.GGUS.Failed {
+		want[s] = "PROCBOT_GGUS_FAILED_STATES"
+	}
 	for _, s := range slices.Sorted(maps.Keys(want)) {
 		r := CheckResult{Tracker: core.TrackerGGUS, What: "states", Subject: want[s] + " " + s, Detail: "GGUS has it"}
 		if !slices.ContainsFunc(states, func(x string) bool { return strings.EqualFold(x, s) }) {

@@ -107,6 +107,7 @@ type GGUS struct {
 	URL        string        `envconfig:"PROCBOT_GGUS_URL" desc:"Zammad API base, e.g. https://helpdesk.ggus.eu/api/v1; empty: GGUS not used"`
 	Token      Secret        `envconfig:"PROCBOT_GGUS_TOKEN" desc:"API token of procbot's GGUS account"`
 	Terminal   []string      `envconfig:"PROCBOT_GGUS_TERMINAL_STATES" default:"solved,unsolved,verified,closed" desc:"states that complete a step"`
+	Failed     []string      `envconfig:"PROCBOT_GGUS_FAILED_STATES" default:"unsolved" desc:"states in which a step has failed: it holds the steps after it until an operator acts"`
 	CloseState string        `envconfig:"PROCBOT_GGUS_CLOSE_STATE" default:"closed" desc:"state procbot sets to close a ticket"`
 	Timeout    time.Duration `envconfig:"PROCBOT_GGUS_TIMEOUT" default:"30s" desc:"per-request timeout"`
 }
@@ -122,6 +123,8 @@ type RT struct {
 	CloseState    string        `envconfig:"PROCBOT_RT_CLOSE_STATE" default:"resolved" desc:"status procbot sets to close a ticket"`
 	ClosePaths    string        `envconfig:"PROCBOT_RT_CLOSE_PATHS" desc:"per queue on a lifecycle of its own, the statuses to pass through to the one that closes its tickets, that one last: queue=status>status>...;..."`
 	QueueTerminal string        `envconfig:"PROCBOT_RT_QUEUE_TERMINAL_STATES" desc:"per queue on a lifecycle of its own, the statuses that complete a step there: queue=status,status;..."`
+	Failed        []string      `envconfig:"PROCBOT_RT_FAILED_STATES" default:"rejected" desc:"statuses in which a step has failed: it holds the steps after it until an operator acts"`
+	QueueFailed   string        `envconfig:"PROCBOT_RT_QUEUE_FAILED_STATES" desc:"per queue on a lifecycle of its own, the statuses in which a step has failed there: queue=status,status;..."`
 	Timeout       time.Duration `envconfig:"PROCBOT_RT_TIMEOUT" default:"30s" desc:"per-request timeout"`
 }
 
@@ -137,6 +140,21 @@ func (r RT) Paths() (map[string][]string, error) {
 // PROCBOT_RT_TERMINAL_STATES.
 func (r RT) QueueTerminals() (map[string][]string, error) {
 	return byQueue("PROCBOT_RT_QUEUE_TERMINAL_STATES", r.QueueTerminal, ",", "Requirements=resolved,rejected")
+}
+
+// QueueFailedStates reads PROCBOT_RT_QUEUE_FAILED_STATES: by queue, the
+// statuses in which a step has failed there, in place of
+// PROCBOT_RT_FAILED_STATES.
+func (r RT) QueueFailedStates() (map[string][]string, error) {
+	return byQueue("PROCBOT_RT_QUEUE_FAILED_STATES", r.QueueFailed, ",", "Requirements=rejected")
+}
+
+// FailedOf lists the statuses in which a step has failed in the queue.
+func (r RT) FailedOf(failed map[string][]string, queue string) []string {
+	if f := ofQueue(failed, queue); f != nil {
+		return f
+	}
+	return r.Failed
 }
 
 // CloseStateOf is the status that closes a ticket of the queue.
@@ -181,28 +199,36 @@ func ofQueue(m map[string][]string, queue string) []string {
 func (r RT) checkLifecycles() error {
 	paths, perr := r.Paths()
 	terminal, terr := r.QueueTerminals()
-	if err := errors.Join(perr, terr); err != nil {
+	failed, ferr := r.QueueFailedStates()
+	if err := errors.Join(perr, terr, ferr); err != nil {
 		return err
 	}
 	queues := []string{""} // the default
 	for q := range paths {
 		queues = append(queues, q)
 	}
-	for q := range terminal {
-		if ofQueue(paths, q) == nil {
-			queues = append(queues, q)
+	for _, m := range []map[string][]string{terminal, failed} {
+		for q := range m {
+			if !slices.ContainsFunc(queues, func(x string) bool { return strings.EqualFold(x, q) }) {
+				queues = append(queues, q)
+			}
 		}
 	}
 	slices.Sort(queues)
 	var problems []error
 	for _, q := range queues {
 		closeState, done := r.CloseStateOf(paths, q), r.TerminalOf(terminal, q)
-		if slices.ContainsFunc(done, func(s string) bool { return strings.EqualFold(s, closeState) }) {
-			continue
-		}
 		where, from, doneFrom := "", "PROCBOT_RT_CLOSE_STATE", "PROCBOT_RT_TERMINAL_STATES"
 		if q != "" {
 			where = fmt.Sprintf(" in queue %q", q)
+		}
+		if slices.ContainsFunc(r.FailedOf(failed, q), func(s string) bool { return strings.EqualFold(s, closeState) }) {
+			problems = append(problems, fmt.Errorf("procbot closes tickets%s with %q, which is among the statuses in which a step has failed (PROCBOT_RT_FAILED_STATES or PROCBOT_RT_QUEUE_FAILED_STATES): a step procbot closed would count as failed",
+				where, closeState))
+			continue
+		}
+		if slices.ContainsFunc(done, func(s string) bool { return strings.EqualFold(s, closeState) }) {
+			continue
 		}
 		if ofQueue(paths, q) != nil {
 			from = "the end of its PROCBOT_RT_CLOSE_PATHS"
@@ -445,6 +471,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.RT.checkLifecycles(); err != nil {
 		errs = append(errs, err)
+	}
+	if slices.ContainsFunc(c.GGUS.Failed, func(s string) bool { return strings.EqualFold(s, c.GGUS.CloseState) }) {
+		errs = append(errs, fmt.Errorf("PROCBOT_GGUS_CLOSE_STATE %q is among PROCBOT_GGUS_FAILED_STATES: a step procbot closed would count as failed", c.GGUS.CloseState))
 	}
 	if !slices.ContainsFunc(c.GGUS.Terminal, func(s string) bool { return strings.EqualFold(s, c.GGUS.CloseState) }) {
 		errs = append(errs, fmt.Errorf("PROCBOT_GGUS_CLOSE_STATE %q is not among PROCBOT_GGUS_TERMINAL_STATES (%s): a ticket procbot closed would still count as open",

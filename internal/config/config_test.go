@@ -185,6 +185,10 @@ func TestInvalidValueFailsNamingTheVariable(t *testing.T) {
 		{"a queue's terminal statuses without its close status", "PROCBOT_RT_QUEUE_TERMINAL_STATES", "Requirements=done,rejected", config.Load},
 		{"terminal statuses without the close status", "PROCBOT_RT_TERMINAL_STATES", "done", config.Load},
 		{"GGUS terminal states without the close state", "PROCBOT_GGUS_TERMINAL_STATES", "solved,verified", config.Load},
+		{"a GGUS close state that fails a step", "PROCBOT_GGUS_FAILED_STATES", "unsolved,closed", config.Load},
+		{"an RT close status that fails a step", "PROCBOT_RT_FAILED_STATES", "resolved", config.Load},
+		{"a queue's failed statuses without a queue", "PROCBOT_RT_QUEUE_FAILED_STATES", "rejected", config.Load},
+		{"a queue whose close path ends where a step fails", "PROCBOT_RT_QUEUE_FAILED_STATES", "Requirements=resolved", config.Load},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

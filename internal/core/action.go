@@ -35,6 +35,8 @@ const (
 	NoteDuplicate    = "duplicate" // a second request for a product already in the procedure
 	NoteReminder     = "reminder"  // on an overdue step's child
 	NoteRefused      = "refused"   // on the parent: a tracker keeps refusing an effect
+	NoteFailed       = "failed"    // on the parent: a step's child closed as failed
+	NoteDoneBy       = "done-by"   // an operator marked a step done, with the evidence
 )
 
 // Action is a side effect procbot decided on: the core returns it, the
@@ -118,6 +120,10 @@ type Policy struct {
 	// QueueTerminal lists, for a queue on a lifecycle of its own, the
 	// state names that complete a step there, in place of its tracker's.
 	QueueTerminal map[Place][]string
+	// Failed and QueueFailed list the states in which a child has failed
+	// (GGUS unsolved, RT rejected): the step is failed, not done.
+	Failed      map[string][]string
+	QueueFailed map[Place][]string
 	// Robots maps a tracker to procbot's own login there; its own articles
 	// carry no commands and no request data.
 	Robots map[string]string
@@ -132,12 +138,18 @@ type Place struct{ Tracker, Queue string }
 // IsTerminal reports whether the ticket's state completes a step: one of
 // its queue's terminal states if the queue has its own, else one of its
 // tracker's. Queue names compare without regard to case, as RT's do.
-func (p Policy) IsTerminal(t Ticket) bool {
+func (p Policy) IsTerminal(t Ticket) bool { return inStates(t, p.Terminal, p.QueueTerminal) }
+
+// IsFailed reports whether the ticket's state is one in which a step has
+// failed, by its queue's list or its tracker's.
+func (p Policy) IsFailed(t Ticket) bool { return inStates(t, p.Failed, p.QueueFailed) }
+
+func inStates(t Ticket, byTracker map[string][]string, byQueue map[Place][]string) bool {
 	if t.State == "" {
 		return false
 	}
-	states := p.Terminal[t.Ref.Tracker]
-	for place, own := range p.QueueTerminal {
+	states := byTracker[t.Ref.Tracker]
+	for place, own := range byQueue {
 		if place.Tracker == t.Ref.Tracker && equalFold(place.Queue, t.Queue) {
 			states = own
 		}

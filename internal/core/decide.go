@@ -403,7 +403,7 @@ func (d *decider) rebuilt() {
 		case a.Kind == ActOpen:
 			// The child may exist in a tracker this cycle's search did
 			// not show (one that failed): it is looked for first.
-			a.Attempt = ChildMarker(d.p.ID, d.inst.Parent, a.Step)
+			a.Attempt = ChildMarker(d.p.ID, d.inst.Parent, StepLabel(a.Step, d.inst.Steps[a.Step].Attempt))
 		case a.Kind == ActNote && a.Note == NoteStatus:
 			a.OnTicket = last
 		case a.Kind == ActNote && a.Note == NoteAnnouncement:
@@ -478,7 +478,7 @@ func (d *decider) approve(by string) {
 func (d *decider) command(author string, c intake.Command) {
 	parent := d.inst.Parent
 	switch c.Name {
-	case "approve", "reject", "kind", "na", "taskforce":
+	case "approve", "reject", "kind", "na", "taskforce", "retry", "done":
 	default:
 		return // not a procbot command on a request
 	}
@@ -516,6 +516,10 @@ func (d *decider) command(author string, c intake.Command) {
 		d.inst.Kind = kind
 	case "na":
 		d.operatorSkip(author, c)
+	case "retry":
+		d.retry(author, c)
+	case "done":
+		d.operatorDone(author, c)
 	case "taskforce":
 		d.taskForce(author, c)
 	}
@@ -625,7 +629,13 @@ func (d *decider) adopt() {
 		return
 	}
 	marked := slices.Clone(d.in.Observed.Marked)
-	sort.SliceStable(marked, func(i, j int) bool { return marked[i].Ticket.CreatedAt.Before(marked[j].Ticket.CreatedAt) })
+	attempt := func(s Snapshot) int { m, _ := ParseMarker(s.Ticket.Title); return m.Attempt }
+	sort.SliceStable(marked, func(i, j int) bool {
+		if ai, aj := attempt(marked[i]), attempt(marked[j]); ai != aj {
+			return ai < aj
+		}
+		return marked[i].Ticket.CreatedAt.Before(marked[j].Ticket.CreatedAt)
+	})
 	mine := ChildMarker(d.p.ID, d.inst.Parent, "")
 	for _, snap := range marked {
 		t := snap.Ticket
@@ -640,7 +650,14 @@ func (d *decider) adopt() {
 			continue // approvals and announcements have no child
 		case !d.isRobot(t.Ref.Tracker, t.Creator) || d.p.RouteOf(m.Step).Tracker != t.Ref.Tracker:
 			continue
-		case !st.Child.IsZero() || st.Status.Complete():
+		case d.rebuilding && m.Attempt > st.Attempt:
+			// A lost record is rebuilt with the latest retry's child; the
+			// ones before it failed.
+			if !st.Child.IsZero() {
+				st.Failed = append(st.Failed, st.Child)
+			}
+			st.Attempt, st.Child = m.Attempt, TicketRef{}
+		case m.Attempt != st.Attempt || !st.Child.IsZero() || st.Status.Complete():
 			continue
 		}
 		st.Status, st.Child, st.ChildURL, st.OpenedAt = StepOpen, t.Ref, t.URL, t.CreatedAt
@@ -703,17 +720,49 @@ func (d *decider) kindChoice(v string) (string, bool) {
 	return "", false
 }
 
+// retry handles "/retry <step>" on the request: a failed step gets a new
+// child, whose marker names the attempt, linked to the one that failed.
+func (d *decider) retry(author string, c intake.Command) {
+	// author is checked an operator by command; the audit log names them.
+	id := strings.TrimSpace(c.Args)
+	st, ok := d.inst.Steps[id]
+	if _, isStep := d.p.Step(id); !isStep || !ok || st.Status != StepFailed {
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not a failed step; /retry <step> opens a new child for a step whose child failed", id))
+		return
+	}
+	st.Failed = append(st.Failed, st.Child)
+	st.Attempt++
+	st.Status, st.Child, st.ChildURL, st.By = StepOpening, TicketRef{}, "", ""
+	st.OpenedAt, st.RemindedAt, st.DoneAt = time.Time{}, time.Time{}, time.Time{}
+	d.inst.Steps[id] = st
+	d.enqueue(Action{Kind: ActOpen, Ticket: d.inst.Parent, Step: id})
+}
+
+// operatorDone handles "/done <step> <evidence>" on the request: an
+// operator records a step as done, with what shows it.
+func (d *decider) operatorDone(author string, c intake.Command) {
+	d.settleStep(author, c, StepDone, NoteDoneBy, "an operator can mark done", "/done <step> <evidence>", "the evidence is required: /done <step> <evidence>, e.g. a link to where it was done")
+}
+
 // operatorSkip handles "/na <step> <reason>" on the request.
 func (d *decider) operatorSkip(author string, c intake.Command) {
-	id, reason, _ := strings.Cut(c.Args, " ")
-	reason = strings.TrimSpace(reason)
+	d.settleStep(author, c, StepSkipped, NoteSkipped, "that can be marked not applicable", "/na <step> <reason>", "a reason is required: /na <step> <reason>")
+}
+
+// settleStep gives a step the outcome an operator's "/<command> <step>
+// <text>" says, the text kept as its reason: the request is told, and so
+// is the step's open child, which procbot closes; a failed child stays as
+// it is.
+func (d *decider) settleStep(author string, c intake.Command, to StepStatus, note, which, usage, needText string) {
+	id, text, _ := strings.Cut(c.Args, " ")
+	text = strings.TrimSpace(text)
 	step, ok := d.p.Step(id)
 	switch {
 	case !ok || step.Kind == procedure.KindApproval || step.Kind == procedure.KindAnnouncement:
-		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not a step that can be marked not applicable; use /na <step> <reason>", id))
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not a step %s; use %s", id, which, usage))
 		return
-	case reason == "":
-		d.badCommand(d.inst.Parent, author, c, "a reason is required: /na <step> <reason>")
+	case text == "":
+		d.badCommand(d.inst.Parent, author, c, needText)
 		return
 	}
 	st := d.inst.Steps[id]
@@ -721,11 +770,12 @@ func (d *decider) operatorSkip(author string, c intake.Command) {
 		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("step %s is already %s", id, st.Status))
 		return
 	}
-	st.Status, st.Reason, st.By, st.DoneAt = StepSkipped, reason, author, d.now
+	wasOpen := st.Status == StepOpen
+	st.Status, st.Reason, st.By, st.DoneAt = to, text, author, d.now
 	d.inst.Steps[id] = st
-	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteSkipped, Public: true, Step: id, Who: author, Reason: reason})
-	if !st.Child.IsZero() {
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteSkipped, Public: false, Step: id, Who: author, Reason: reason})
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: note, Public: true, Step: id, Who: author, Reason: text})
+	if wasOpen {
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: note, Public: false, Step: id, Who: author, Reason: text})
 		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
 	}
 }
@@ -750,16 +800,25 @@ func (d *decider) child(id string, snap Snapshot) {
 			st.NAReason, st.By = c.Args, a.Author
 		}
 	}
-	terminal := d.in.Policy.IsTerminal(snap.Ticket)
+	// A failed state wins over a terminal one: GGUS's unsolved and RT's
+	// rejected close a ticket, but the step's work was not done.
+	failed := d.in.Policy.IsFailed(snap.Ticket)
+	terminal := !failed && d.in.Policy.IsTerminal(snap.Ticket)
 	switch {
-	case terminal && st.Status == StepOpen:
+	case failed && st.Status == StepOpen && st.NAReason == "":
+		st.Status, st.DoneAt = StepFailed, d.now
+		d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteFailed, Public: true, Step: id, Other: st.Child, Reason: snap.Ticket.State})
+	case (terminal || failed) && st.Status == StepOpen:
 		if st.NAReason != "" {
 			st.Status, st.Reason = StepSkipped, st.NAReason
 		} else {
 			st.Status = StepDone
 		}
 		st.DoneAt = d.now
-	case !terminal && st.Status.Complete() && !d.closing(st.Child):
+	case terminal && st.Status == StepFailed:
+		// Its unit changed the failed child to a state that completes it.
+		st.Status, st.DoneAt = StepDone, d.now
+	case !terminal && !failed && (st.Status.Complete() || st.Status == StepFailed) && !d.closing(st.Child):
 		// Reopened by its unit: the step is open again. Successors already
 		// opened stay open.
 		st.Status, st.Reason, st.NAReason, st.By, st.DoneAt = StepOpen, "", "", "", time.Time{}

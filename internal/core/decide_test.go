@@ -44,11 +44,14 @@ var (
 	parent = core.TicketRef{Tracker: "ggus", ID: "1000", Number: "10100"}
 	policy = core.Policy{
 		Operators: []string{"ops@egi.eu", "Chief@EGI.eu"},
-		Terminal:  map[string][]string{"ggus": {"solved", "closed"}, "rt": {"resolved"}},
+		Terminal:  map[string][]string{"ggus": {"solved", "closed", "unsolved"}, "rt": {"resolved"}},
 		// A queue on a lifecycle of its own, named in another case than
 		// RT names it.
 		QueueTerminal: map[core.Place][]string{{Tracker: "rt", Queue: "requirements"}: {"done", "rejected"}},
-		Robots:        map[string]string{"ggus": "procbot@egi.eu", "rt": "procbot"},
+		// GGUS's unsolved closes a ticket (it is among the terminal
+		// states there too) but fails the step.
+		Failed: map[string][]string{"ggus": {"unsolved"}, "rt": {"rejected"}},
+		Robots: map[string]string{"ggus": "procbot@egi.eu", "rt": "procbot"},
 	}
 	fullBody = "Prerequisite data:\n* name of Technology Product: FooStack\n* contact details: Jane Doe, jane@foo.example\n* motivation: users want it\n"
 )
@@ -330,6 +333,124 @@ func TestDecide(t *testing.T) {
 			wantPhase: core.PhaseRunning,
 			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "b1": core.StepDone},
 			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a child closed in a failed state fails its step, holds its successors and tells the operators once",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "unsolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepFailed, "a2": core.StepWaiting},
+			wantOut:   []string{"note:failed@1000", "note:status@1000"},
+		},
+		{
+			name:      "a failed step seen again is not reported again",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "unsolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepFailed, "a2": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a failed child its unit reopens reopens the step",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "open")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen, "a2": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+		},
+		{
+			name:      "a failed child its unit moves to a state that completes it completes the step",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepDone, "a2": core.StepOpening},
+			wantOut:   []string{"open:a2@1000", "note:status@1000"},
+		},
+		{
+			name:      "a child closed as failed after /na on it is skipped, not failed",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a1": childSnap("2001", "unsolved", article(5, "gocdb@egi.eu", "/na GOCDB has the type already"))},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepSkipped, "a2": core.StepOpening},
+			wantOut:   []string{"open:a2@1000", "note:status@1000"},
+		},
+		{
+			name:      "the announcement never comes while a step is failed",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": done("2001"), "a2": open("2003"), "b1": open("2002")}),
+			children:  map[string]core.Snapshot{"a2": childSnap("2003", "solved"), "b1": childSnap("2002", "unsolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a2": core.StepDone, "b1": core.StepFailed, "ann": core.StepWaiting},
+			wantOut:   []string{"note:failed@1000", "note:status@1000"},
+		},
+		{
+			name:      "an operator retries a failed step: a new child, with the next attempt's marker",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/retry a1")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpening, "a2": core.StepWaiting},
+			wantOut:   []string{"open:a1@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				st := got.Steps["a1"]
+				if st.Attempt != 1 || !st.Child.IsZero() || len(st.Failed) != 1 || st.Failed[0] != childRef("2001") {
+					t.Errorf("a1 = %+v, want attempt 1, no child, 2001 among the failed", st)
+				}
+				if m := core.ChildMarker("TEST1", parent, core.StepLabel("a1", st.Attempt)); m != "[TEST1 ggus#10100 a1.2]" {
+					t.Errorf("the retry's child is marked %q, want [TEST1 ggus#10100 a1.2]", m)
+				}
+			},
+		},
+		{
+			name:      "a retry of a step that did not fail is refused with a note",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/retry a1")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen},
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+		},
+		{
+			name:      "a retry by someone who is not an operator changes nothing",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "jane@foo.example", "/retry a1")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepFailed},
+			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+		},
+		{
+			name:      "an operator marks a failed step done with evidence: its successors open, the failed child stays as it is",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/done a1 the service type is in GOCDB since Monday")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepDone, "a2": core.StepOpening},
+			wantOut:   []string{"note:done-by@1000", "open:a2@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if st := got.Steps["a1"]; st.Reason != "the service type is in GOCDB since Monday" || st.By != "ops@egi.eu" {
+					t.Errorf("a1 = %+v, want the evidence and the operator", st)
+				}
+			},
+		},
+		{
+			name:      "an operator marks an open step done: its child is told and closed",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/done a1 see GOCDB")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepDone, "a2": core.StepOpening},
+			wantOut:   []string{"note:done-by@1000", "note:done-by@2001", "close@2001", "open:a2@1000", "note:status@1000"},
+		},
+		{
+			name:      "done without evidence is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/done a1")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpen},
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+		},
+		{
+			name:      "an operator marks a failed step not applicable: the failed child is not closed again",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": {Status: core.StepFailed, Child: childRef("2001")}, "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/na a1 GOCDB has the type already")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepSkipped, "a2": core.StepOpening},
+			wantOut:   []string{"note:skipped@1000", "open:a2@1000", "note:status@1000"},
 		},
 		{
 			name:      "a reopened child reopens its step",
@@ -770,6 +891,38 @@ func TestDecide(t *testing.T) {
 			check: func(t *testing.T, got core.Instance) {
 				if c := got.Steps["0a"].Child; c != childRef("2000") {
 					t.Errorf("step 0a child = %v, want the recorded 2000", c)
+				}
+			},
+		},
+		{
+			name:  "the retry's child is adopted by its attempt's marker, not the failed one's",
+			state: state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpening, Attempt: 1, Failed: []core.TicketRef{childRef("2000")}}}),
+			marked: []core.Snapshot{markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "unsolved"),
+				markedChild("2009", "[TEST1 ggus#10100 0a.2] Agree the UA.", "procbot@egi.eu", "open")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if c := got.Steps["0a"].Child; c != childRef("2009") {
+					t.Errorf("0a's child = %v, want the retry's 2009", c)
+				}
+			},
+		},
+		{
+			name:       "a lost record is rebuilt with the latest retry's child, the failed one before it kept",
+			unrecorded: true,
+			state:      adopted(p, nil),
+			parent: parentSnap("open", article(1, "jane@foo.example", fullBody), article(2, "procbot@egi.eu", "progress"),
+				article(3, "ops@egi.eu", "/approve")),
+			marked: []core.Snapshot{markedChild("2009", "[TEST1 ggus#10100 0a.2] Agree the UA.", "procbot@egi.eu", "open"),
+				markedChild("2000", "[TEST1 ggus#10100 0a] Agree the UA.", "procbot@egi.eu", "unsolved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepOpen, "a1": core.StepWaiting},
+			wantOut:   []string{"note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				st := got.Steps["0a"]
+				if st.Child != childRef("2009") || st.Attempt != 1 || len(st.Failed) != 1 || st.Failed[0] != childRef("2000") {
+					t.Errorf("0a = %+v, want child 2009 at attempt 1, 2000 failed", st)
 				}
 			},
 		},

@@ -53,6 +53,9 @@ func (in Instance) Live() Live {
 		if !st.Child.IsZero() {
 			l.Children = append(l.Children, st.Child)
 		}
+		// A failed child a retry replaced still concerns the request: its
+		// changes are not taken for an unknown ticket with a marker.
+		l.Children = append(l.Children, st.Failed...)
 		if st.Status == StepOpening {
 			l.Effects = true
 		}

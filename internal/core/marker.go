@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 )
 
 // ChildMarker is the tag procbot puts at the start of every child ticket's
@@ -18,7 +19,17 @@ func ChildMarker(procedure string, parent TicketRef, step string) string {
 	return fmt.Sprintf("[%s %s#%s %s]", procedure, parent.Tracker, n, step)
 }
 
-var markerRE = regexp.MustCompile(`^\[([A-Za-z0-9_-]+) ([a-z]+)#([0-9]+) ([A-Za-z0-9_-]+)\]`)
+// StepLabel names a step's child in its marker: the step id for the
+// first child, "7c.2" for the child of the first retry, and so on, so
+// that a retry's child is never taken for the one that failed.
+func StepLabel(step string, attempt int) string {
+	if attempt <= 0 {
+		return step
+	}
+	return step + "." + strconv.Itoa(attempt+1)
+}
+
+var markerRE = regexp.MustCompile(`^\[([A-Za-z0-9_-]+) ([a-z]+)#([0-9]+) ([A-Za-z0-9_-]+)(?:\.([0-9]+))?\]`)
 
 // Marker is a parsed ChildMarker.
 type Marker struct {
@@ -26,6 +37,7 @@ type Marker struct {
 	Tracker   string
 	Number    string // parent's number
 	Step      string
+	Attempt   int // see StepLabel
 }
 
 // ParseMarker reads the marker at the start of a child ticket's title.
@@ -34,5 +46,13 @@ func ParseMarker(title string) (Marker, bool) {
 	if m == nil {
 		return Marker{}, false
 	}
-	return Marker{Procedure: m[1], Tracker: m[2], Number: m[3], Step: m[4]}, true
+	out := Marker{Procedure: m[1], Tracker: m[2], Number: m[3], Step: m[4]}
+	if m[5] != "" {
+		n, err := strconv.Atoi(m[5])
+		if err != nil || n < 2 {
+			return Marker{}, false
+		}
+		out.Attempt = n - 1
+	}
+	return out, true
 }

@@ -39,3 +39,62 @@ func TestOpened(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenedRetryIsLinkedToTheFailedChild: the child of a retry is linked
+// (related) to the child that failed before it, in the same tracker; a
+// first child, or one in another tracker, is linked to nothing.
+func TestOpenedRetryIsLinkedToTheFailedChild(t *testing.T) {
+	p := loadTest(t)
+	failed := core.TicketRef{Tracker: core.TrackerGGUS, ID: "2000", Number: "12000"}
+	for _, tc := range []struct {
+		name   string
+		before core.StepState
+		child  core.TicketRef
+		want   []core.Action
+	}{
+		{"a retry in the same tracker", core.StepState{Status: core.StepOpening, Attempt: 1, Failed: []core.TicketRef{failed}},
+			core.TicketRef{Tracker: core.TrackerGGUS, ID: "2009"},
+			[]core.Action{{Kind: core.ActRelate, Ticket: core.TicketRef{Tracker: core.TrackerGGUS, ID: "2009"}, Other: failed, Step: "0a"}}},
+		{"a retry in another tracker", core.StepState{Status: core.StepOpening, Attempt: 1, Failed: []core.TicketRef{failed}},
+			core.TicketRef{Tracker: core.TrackerRT, ID: "77"}, nil},
+		{"a first child", core.StepState{Status: core.StepOpening}, core.TicketRef{Tracker: core.TrackerGGUS, ID: "2009"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := state(p, core.PhaseRunning, map[string]core.StepState{"approval": approved, "0a": tc.before})
+			got := core.Opened(before, "0a", core.Ticket{Ref: tc.child}, t0)
+			var relates []core.Action
+			for _, a := range got.Outbox {
+				if a.Kind == core.ActRelate {
+					relates = append(relates, a)
+				}
+			}
+			if len(relates) != len(tc.want) || (len(tc.want) == 1 && (relates[0].Ticket != tc.want[0].Ticket || relates[0].Other != tc.want[0].Other)) {
+				t.Errorf("relate actions %+v, want %+v", relates, tc.want)
+			}
+		})
+	}
+}
+
+// TestMarkerNamesTheAttempt: a retry's marker names its attempt, and is
+// read back as that step and attempt; the first child's is unchanged.
+func TestMarkerNamesTheAttempt(t *testing.T) {
+	parent := core.TicketRef{Tracker: core.TrackerGGUS, Number: "10123"}
+	for _, tc := range []struct {
+		attempt int
+		want    string
+	}{{0, "[PROC19 ggus#10123 2c]"}, {1, "[PROC19 ggus#10123 2c.2]"}, {4, "[PROC19 ggus#10123 2c.5]"}} {
+		m := core.ChildMarker("PROC19", parent, core.StepLabel("2c", tc.attempt))
+		if m != tc.want {
+			t.Errorf("attempt %d: marker %q, want %q", tc.attempt, m, tc.want)
+		}
+		got, ok := core.ParseMarker(m + " FooStack: Verify.")
+		if !ok || got.Step != "2c" || got.Attempt != tc.attempt || got.Number != "10123" {
+			t.Errorf("ParseMarker(%q) = %+v, %v", m, got, ok)
+		}
+	}
+	for _, bad := range []string{"[PROC19 ggus#10123 2c.1] x", "[PROC19 ggus#10123 2c.] x", "[PROC19 ggus#10123 2c.x] x"} {
+		if m, ok := core.ParseMarker(bad); ok {
+			t.Errorf("ParseMarker(%q) = %+v, want no marker", bad, m)
+		}
+	}
+}

@@ -46,6 +46,10 @@ const (
 	StepOpen    StepStatus = "open"    // child ticket exists and is not terminal
 	StepDone    StepStatus = "done"    // child closed, or the approval given
 	StepSkipped StepStatus = "skipped" // not applicable, with a reason
+	// StepFailed: the child closed in a failed state (GGUS unsolved, RT
+	// rejected). The step holds its successors until an operator retries
+	// it, marks it done or marks it not applicable.
+	StepFailed StepStatus = "failed"
 )
 
 // Complete reports whether the step no longer blocks its successors.
@@ -67,7 +71,12 @@ type StepState struct {
 	// decided; at most one per Policy.ReminderEvery.
 	RemindedAt time.Time `json:"reminded_at,omitempty"`
 	DoneAt     time.Time `json:"done_at,omitempty"`
-	By         string    `json:"by,omitempty"` // who approved, or who marked it not applicable
+	// Attempt counts the operator's retries: the child of attempt n > 0
+	// has the marker of StepLabel(step, n). Failed lists the children
+	// that failed before, oldest first.
+	Attempt int         `json:"attempt,omitempty"`
+	Failed  []TicketRef `json:"failed,omitempty"`
+	By      string      `json:"by,omitempty"` // who approved, or who marked it not applicable
 }
 
 // Instance is the recorded state of one request going through one procedure.
@@ -156,6 +165,7 @@ func (in Instance) clone() Instance {
 	out.Missing = append([]intake.Problem(nil), in.Missing...)
 	out.Steps = make(map[string]StepState, len(in.Steps))
 	for k, v := range in.Steps {
+		v.Failed = slices.Clone(v.Failed)
 		out.Steps[k] = v
 	}
 	out.Seen = make(map[string]int64, len(in.Seen))
@@ -214,7 +224,8 @@ func (in Instance) equal(other Instance) bool {
 func (s StepState) equal(o StepState) bool {
 	return s.Status == o.Status && s.Child == o.Child && s.ChildURL == o.ChildURL &&
 		s.Reason == o.Reason && s.NAReason == o.NAReason && s.OpenedAt.Equal(o.OpenedAt) &&
-		s.RemindedAt.Equal(o.RemindedAt) && s.DoneAt.Equal(o.DoneAt) && s.By == o.By
+		s.RemindedAt.Equal(o.RemindedAt) && s.DoneAt.Equal(o.DoneAt) && s.By == o.By &&
+		s.Attempt == o.Attempt && slices.Equal(s.Failed, o.Failed)
 }
 
 func (a Action) equal(b Action) bool {

@@ -29,16 +29,18 @@ type StepView struct {
 
 // AreaView counts the steps of one area.
 type AreaView struct {
-	Name  string
-	Done  int // done or skipped
-	Total int
+	Name string
+	// Done, Skipped (not applicable) and Failed are the three outcomes:
+	// not applicable never counts as done.
+	Done, Skipped, Failed int
+	Total                 int
 }
 
 // Summary is the progress of one request.
 type Summary struct {
-	Done, Skipped, Open, Waiting, Total int
-	Areas                               []AreaView
-	Steps                               []StepView // in procedure order
+	Done, Skipped, Failed, Open, Waiting, Total int
+	Areas                                       []AreaView
+	Steps                                       []StepView // in procedure order
 }
 
 // Summarize reports a request's progress, step by step and area by area.
@@ -68,18 +70,23 @@ func Summarize(p *procedure.Procedure, inst Instance) Summary {
 		if a != nil {
 			a.Total++
 		}
+		if a == nil {
+			a = &AreaView{} // counted nowhere
+		}
 		switch status {
 		case StepDone:
 			s.Done++
+			a.Done++
 		case StepSkipped:
 			s.Skipped++
+			a.Skipped++
+		case StepFailed:
+			s.Failed++
+			a.Failed++
 		case StepOpen, StepOpening:
 			s.Open++
 		default:
 			s.Waiting++
-		}
-		if status.Complete() && a != nil {
-			a.Done++
 		}
 	}
 	return s

@@ -139,6 +139,10 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	}
 	say("operator", "%s writes /approve after the OMB's approval", operatorLogin)
 
+	// The security validation (11d) fails once: the step holds the
+	// announcement until an operator retries it.
+	const failStep = "11d"
+	retried := false
 	closed := map[string]bool{}
 	for inst.Pending() && res.Rounds < opts.MaxRounds {
 		if err := ctx.Err(); err != nil {
@@ -159,12 +163,24 @@ func run(ctx context.Context, opts Options) (Result, error) {
 				}
 				say("unit", "writes /na on %s (step %s)", st.Child, id)
 			}
-			state, err := env.CloseChild(ctx, st.Child)
+			closeChild, verb := env.CloseChild, "closes"
+			if id == failStep && st.Attempt == 0 {
+				// The first security validation fails.
+				closeChild, verb = env.FailChild, "closes as failed"
+			}
+			state, err := closeChild(ctx, st.Child)
 			if err != nil {
 				return res, err
 			}
 			closed[st.Child.Key()] = true
-			say("unit", "%s closes %s (step %s, %s)", p.UnitName(id), st.Child, id, state)
+			say("unit", "%s %s %s (step %s, %s)", p.UnitName(id), verb, st.Child, id, state)
+		}
+		if st := inst.Steps[failStep]; st.Status == core.StepFailed && !retried {
+			retried = true
+			if err := operator.AddNote(ctx, parent.Ref.ID, "The site fixed its configuration; validating again.\n/retry "+failStep+"\n", true); err != nil {
+				return res, err
+			}
+			say("operator", "%s writes /retry %s: step %s failed and holds the announcement", operatorLogin, failStep, failStep)
 		}
 	}
 	res.Instance = inst
@@ -194,8 +210,11 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	}
 	fmt.Fprintf(out, "\n--- announcement posted on %s ---\n%s---\n\n", parent.Ref, arts[len(arts)-1].Body)
 	s := core.Summarize(p, inst)
-	fmt.Fprintf(out, "%s for %s completed in %.1fs and %d polls: %d steps done, %d not applicable, %d child tickets (%s), %d of them duplicated.\n",
+	fmt.Fprintf(out, "%s for %s completed in %.1fs and %d polls: %d steps done, %d not applicable, %d child tickets (%s, one a retry), %d of them duplicated.\n",
 		p.ID, opts.Product, time.Since(start).Seconds(), res.Rounds, s.Done, s.Skipped, len(res.Markers), perTracker(res.Children), dups)
+	if !retried {
+		return res, fmt.Errorf("step %s never failed", failStep)
+	}
 	if dups > 0 {
 		return res, fmt.Errorf("%d child tickets exist more than once", dups)
 	}

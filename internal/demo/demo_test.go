@@ -42,8 +42,13 @@ func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
 			}
 		}
 	}
-	if len(res.Markers) != tasks {
-		t.Errorf("%d distinct children in the trackers, want %d (one per task step)", len(res.Markers), tasks)
+	// One child per task step, and one more for the retry of the
+	// security validation (11d) that fails once.
+	if len(res.Markers) != tasks+1 {
+		t.Errorf("%d distinct children in the trackers, want %d (one per task step and the retry of 11d)", len(res.Markers), tasks+1)
+	}
+	if st := res.Instance.Steps["11d"]; st.Status != core.StepDone || st.Attempt != 1 || len(st.Failed) != 1 {
+		t.Errorf("step 11d = %+v, want done at its second attempt, one child failed", st)
 	}
 	for m, n := range res.Markers {
 		if n != 1 {
@@ -57,7 +62,8 @@ func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
 		t.Errorf("step 10 = %+v, want skipped with the unit's reason", st)
 	}
 	text := out.String()
-	for _, want := range []string{"posted missing note", "awaiting-approval → running", "step waiting → done by ops@egi.example", "Announcement: FooStack is integrated", "0 of them duplicated"} {
+	for _, want := range []string{"posted missing note", "awaiting-approval → running", "step waiting → done by ops@egi.example", "Announcement: FooStack is integrated", "0 of them duplicated",
+		"[11d] step open → failed", "posted failed note", "writes /retry 11d", "[11d] step failed → opening", "linked"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
@@ -83,7 +89,7 @@ func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
 			opened++
 		}
 	}
-	if opened != tasks {
-		t.Errorf("audit log records %d children opened, want %d", opened, tasks)
+	if opened != tasks+1 {
+		t.Errorf("audit log records %d children opened, want %d", opened, tasks+1)
 	}
 }

@@ -266,6 +266,20 @@ func (e *Env) CloseChild(ctx context.Context, child core.TicketRef) (string, err
 	if child.Tracker == core.TrackerRT {
 		state = "resolved"
 	}
+	return e.setChild(ctx, child, state)
+}
+
+// FailChild closes a child as its unit does when the step could not be
+// done: GGUS "unsolved", RT "rejected".
+func (e *Env) FailChild(ctx context.Context, child core.TicketRef) (string, error) {
+	state := "unsolved"
+	if child.Tracker == core.TrackerRT {
+		state = "rejected"
+	}
+	return e.setChild(ctx, child, state)
+}
+
+func (e *Env) setChild(ctx context.Context, child core.TicketRef, state string) (string, error) {
 	if err := e.persist(ctx, func() error { return e.Unit(child.Tracker).SetState(ctx, child.ID, state) }, nil); err != nil {
 		return "", fmt.Errorf("close %s: %w", child, err)
 	}
@@ -287,7 +301,7 @@ func (e *Env) Markers(ctx context.Context, search string) (map[string]int, error
 		}
 		for _, t := range ts {
 			if m, ok := core.ParseMarker(t.Title); ok {
-				out[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, m.Step)]++
+				out[core.ChildMarker(m.Procedure, core.TicketRef{Tracker: m.Tracker, Number: m.Number}, core.StepLabel(m.Step, m.Attempt))]++
 			}
 		}
 	}

@@ -45,9 +45,9 @@ type Procedure struct {
 	// Role of the recipient on this procedure's task force, if known.
 	Role string
 	// Complete counts the steps done or not applicable, of Total; Done and
-	// Skipped split it.
-	Complete, Done, Skipped, Total int
-	Areas                          []Area
+	// Skipped split it. Failed steps wait for an operator.
+	Complete, Done, Skipped, Failed, Total int
+	Areas                                  []Area
 	// Overdue and Open are the steps with a child ticket being worked:
 	// Overdue those open longer than the step's due time, Open the others.
 	// A step is in one of the two, never both. Both are oldest first.
@@ -69,8 +69,10 @@ type Procedure struct {
 
 // Area counts the steps of one area of a procedure.
 type Area struct {
-	Name            string
-	Complete, Total int
+	Name string
+	// Complete counts the steps that no longer hold others back (done or
+	// not applicable); Done, Skipped and Failed are the three outcomes.
+	Complete, Done, Skipped, Failed, Total int
 }
 
 // Step is one step as the digest shows it.
@@ -293,10 +295,10 @@ func build(p *procedure.Procedure, inst core.Instance, now time.Time) Procedure 
 		Key: inst.Key, ID: p.ID, Title: p.Title, Product: product(inst), Phase: inst.Phase,
 		CompletedAt: completedAt(inst),
 		Parent:      inst.Parent, ParentURL: inst.ParentURL,
-		Done: sum.Done, Skipped: sum.Skipped, Complete: sum.Done + sum.Skipped, Total: sum.Total,
+		Done: sum.Done, Skipped: sum.Skipped, Failed: sum.Failed, Complete: sum.Done + sum.Skipped, Total: sum.Total,
 	}
 	for _, a := range sum.Areas {
-		v.Areas = append(v.Areas, Area{Name: a.Name, Complete: a.Done, Total: a.Total})
+		v.Areas = append(v.Areas, Area{Name: a.Name, Complete: a.Done + a.Skipped, Done: a.Done, Skipped: a.Skipped, Failed: a.Failed, Total: a.Total})
 	}
 	steps := map[string]Step{}
 	for _, sv := range sum.Steps {

@@ -67,7 +67,7 @@ var required = []string{
 	"child-title", "child-body",
 	core.NoteMissing, core.NoteUnauthorised, core.NoteSelfApproval, core.NoteRejected,
 	core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement,
-	core.NoteDuplicate, core.NoteReminder,
+	core.NoteDuplicate, core.NoteReminder, core.NoteFailed, core.NoteDoneBy,
 }
 
 func (r *Renderer) exec(name string, d Data) (string, error) {
@@ -86,7 +86,7 @@ func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID strin
 		}
 	}
 	if stepID != "" {
-		d.Marker = core.ChildMarker(p.ID, inst.Parent, stepID)
+		d.Marker = core.ChildMarker(p.ID, inst.Parent, core.StepLabel(stepID, inst.Steps[stepID].Attempt))
 		d.DueDays = int(p.Due(stepID).Hours() / 24)
 	}
 	return d

@@ -61,6 +61,16 @@ func sample(t *testing.T, p *procedure.Procedure) core.Instance {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// failedInst is inst with step 2c failed: its child was closed as
+// unsolved.
+func failedInst(inst core.Instance) core.Instance {
+	out := inst.Clone()
+	st := out.Steps["2c"]
+	st.Status = core.StepFailed
+	out.Steps["2c"] = st
+	return out
+}
+
 // namedText is one of procbot's texts, rendered on demand.
 type namedText struct {
 	name string
@@ -125,6 +135,31 @@ func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []named
 		{"refused-open", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "7d", Other: parent, Command: string(core.ActOpen),
 				Reason: `rt: create ticket in queue "sw-rel": not allowed: No permission to create tickets in the queue 'sw-rel' (HTTP 403)`}, nil)
+		}},
+		{"failed", func() (string, error) {
+			return r.Note(p, failedInst(inst), core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteFailed, Step: "2c",
+				Other: inst.Steps["2c"].Child, Reason: "unsolved"}, nil)
+		}},
+		{"status-with-a-failed-step", func() (string, error) {
+			return r.Note(p, failedInst(inst), core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
+		}},
+		{"child-body-retry", func() (string, error) {
+			retry := failedInst(inst)
+			st := retry.Steps["2c"]
+			st.Failed, st.Attempt, st.Status, st.Child = []core.TicketRef{st.Child}, 1, core.StepOpening, core.TicketRef{}
+			retry.Steps["2c"] = st
+			return r.ChildBody(p, retry, "2c")
+		}},
+		{"child-title-retry", func() (string, error) {
+			retry := failedInst(inst)
+			st := retry.Steps["2c"]
+			st.Failed, st.Attempt = []core.TicketRef{st.Child}, 1
+			retry.Steps["2c"] = st
+			return r.ChildTitle(p, retry, "2c")
+		}},
+		{"done-by", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteDoneBy, Step: "2c", Who: "ops@egi.example",
+				Reason: "the accounting portal shows the site since 1 December"}, nil)
 		}},
 		{"refused-close", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "3b", Other: inst.Steps["3b"].Child, Command: string(core.ActClose),
