@@ -83,11 +83,12 @@ var commands = map[string]command{
 		func(*flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			return func(args []string, stdout, _ io.Writer) error { return validate(args, stdout) }
 		}},
-	"demo": {"[--db FILE] [--product NAME]", "run a whole PROC19 against local GGUS and RT simulators",
+	"demo": {"[--db FILE] [--product NAME] [--scenario cancel]", "run a whole PROC19 against local GGUS and RT simulators",
 		func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			db := fs.String("db", "", "keep the demo's database in `FILE` (default: a temporary file)")
 			product := fs.String("product", "FooStack", "`NAME` of the product the demo integrates")
-			return func(_ []string, stdout, _ io.Writer) error { return runDemo(*db, *product, stdout) }
+			scenario := fs.String("scenario", "", "`NAME` of another scenario: cancel (an operator cancels the request while it runs)")
+			return func(_ []string, stdout, _ io.Writer) error { return runDemo(*db, *product, *scenario, stdout) }
 		}},
 	"bench": {"[-n 1,10,100,1000] [-cycles 7]", "measure procbot with N live procedures against local GGUS and RT simulators, beside a naive poller that re-reads every ticket each cycle, and print the figures as one table",
 		func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -350,10 +351,10 @@ func validate(files []string, stdout io.Writer) error {
 	return errors.Join(errs...)
 }
 
-func runDemo(db, product string, stdout io.Writer) error {
+func runDemo(db, product, scenario string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return demo.Run(ctx, demo.Options{DBPath: db, Product: product, Out: stdout})
+	return demo.Run(ctx, demo.Options{DBPath: db, Product: product, Scenario: scenario, Out: stdout})
 }
 
 // benchEnv is added to the environment of the procbot run processes that

@@ -37,6 +37,10 @@ const (
 	NoteRefused      = "refused"   // on the parent: a tracker keeps refusing an effect
 	NoteFailed       = "failed"    // on the parent: a step's child closed as failed
 	NoteDoneBy       = "done-by"   // an operator marked a step done, with the evidence
+	NoteCancelled    = "cancelled" // on the parent: an operator cancelled the request
+	NoteStopped      = "stopped"   // on an open child: the request was stopped, with why
+	NoteHeld         = "held"      // on the parent: an operator put the request on hold
+	NoteResumed      = "resumed"   // on the parent: an operator resumed it
 )
 
 // Action is a side effect procbot decided on: the core returns it, the

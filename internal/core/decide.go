@@ -217,7 +217,7 @@ func (d *decider) decide() {
 		d.closedBefore()
 		return
 	}
-	if d.inst.Phase == PhaseRunning {
+	if d.inst.Phase == PhaseRunning && !d.inst.Hold.On() {
 		d.advance()
 		d.remind()
 	}
@@ -329,6 +329,42 @@ func (d *decider) closedByAPerson() {
 	t := d.in.Observed.Parent.Ticket
 	d.inst.Phase = PhaseClosed
 	d.inst.RejectReason = fmt.Sprintf("the request was closed in %s (state %s) before the procedure completed", t.Ref.Tracker, t.State)
+	if !d.rebuilding {
+		// A rebuilt record changes no ticket: when the person closed it,
+		// its children were stopped or left by the procbot of then.
+		d.stopChildren("", d.inst.RejectReason)
+	}
+}
+
+// stop ends the request as an operator's "/reject <reason>" or "/cancel
+// <reason>" says: the request is told, its open children are closed with
+// the reason, then the request.
+func (d *decider) stop(author string, c intake.Command, to Phase, note string) {
+	if c.Args == "" {
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("a reason is required: /%s <reason>", c.Name))
+		return
+	}
+	d.inst.Phase, d.inst.RejectReason, d.inst.StoppedBy = to, c.Args, author
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: note, Public: true, Who: author, Reason: c.Args})
+	d.stopChildren(author, c.Args)
+	d.enqueue(Action{Kind: ActClose, Ticket: d.inst.Parent})
+}
+
+// stopChildren closes every open child of a request that was stopped
+// while it ran, each with a note giving who stopped it and why: nobody is
+// left working on a step of a request that no longer runs.
+func (d *decider) stopChildren(who, reason string) {
+	for id := range d.p.InOrder() {
+		st := d.inst.Steps[id]
+		if st.Status != StepOpen || st.Child.IsZero() {
+			continue
+		}
+		if snap, ok := d.in.Observed.Children[id]; ok && (d.in.Policy.IsTerminal(snap.Ticket) || d.in.Policy.IsFailed(snap.Ticket)) {
+			continue // closed by its unit meanwhile
+		}
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteStopped, Step: id, Who: who, Reason: reason})
+		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
+	}
 }
 
 // closedBefore decides on a closed request whose record is rebuilt, once
@@ -478,7 +514,7 @@ func (d *decider) approve(by string) {
 func (d *decider) command(author string, c intake.Command) {
 	parent := d.inst.Parent
 	switch c.Name {
-	case "approve", "reject", "kind", "na", "taskforce", "retry", "done":
+	case "approve", "reject", "kind", "na", "taskforce", "retry", "done", "cancel", "hold", "resume":
 	default:
 		return // not a procbot command on a request
 	}
@@ -500,13 +536,26 @@ func (d *decider) command(author string, c intake.Command) {
 		}
 		d.approve(author)
 	case "reject":
-		if c.Args == "" {
-			d.badCommand(parent, author, c, "a reason is required: /reject <reason>")
+		d.stop(author, c, PhaseRejected, NoteRejected)
+	case "cancel":
+		d.stop(author, c, PhaseCancelled, NoteCancelled)
+	case "hold":
+		switch {
+		case c.Args == "":
+			d.badCommand(parent, author, c, "a reason is required: /hold <reason>")
+		case d.inst.Hold.On():
+			d.badCommand(parent, author, c, fmt.Sprintf("the request is on hold already, since %s by %s; /resume ends the hold", d.inst.Hold.Since.UTC().Format("2006-01-02"), d.inst.Hold.By))
+		default:
+			d.inst.Hold = Hold{By: author, Reason: c.Args, Since: d.now}
+			d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteHeld, Public: true, Who: author, Reason: c.Args})
+		}
+	case "resume":
+		if !d.inst.Hold.On() {
+			d.badCommand(parent, author, c, "the request is not on hold")
 			return
 		}
-		d.inst.Phase, d.inst.RejectReason = PhaseRejected, c.Args
-		d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteRejected, Public: true, Who: author, Reason: c.Args})
-		d.enqueue(Action{Kind: ActClose, Ticket: parent})
+		d.inst.Hold = Hold{}
+		d.enqueue(Action{Kind: ActNote, Ticket: parent, Note: NoteResumed, Public: true, Who: author})
 	case "kind":
 		kind, ok := d.kindChoice(c.Args)
 		if !ok {
@@ -954,6 +1003,9 @@ func (d *decider) status() {
 	}
 	var b strings.Builder
 	b.WriteString(string(d.inst.Phase) + "|" + d.inst.Kind)
+	if h := d.inst.Hold; h.On() {
+		b.WriteString("|hold=" + h.By + "|" + h.Reason)
+	}
 	blocked := d.inst.blocked()
 	for id := range d.p.InOrder() {
 		s := string(d.inst.Steps[id].Status)

@@ -564,6 +564,78 @@ func TestDecide(t *testing.T) {
 			wantOut:   nil,
 		},
 		{
+			name:      "a request closed by a person while it runs closes its open children with the reason",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("closed"),
+			children:  map[string]core.Snapshot{"b1": childSnap("2002", "solved")},
+			wantPhase: core.PhaseClosed,
+			wantOut:   []string{"note:stopped@2001", "close@2001"},
+		},
+		{
+			name:      "an operator cancels a running request: the open children are closed with the reason, the request too",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/cancel the Technology Provider withdrew")),
+			wantPhase: core.PhaseCancelled,
+			wantOut:   []string{"note:cancelled@1000", "note:stopped@2001", "close@2001", "note:stopped@2002", "close@2002", "close@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.StoppedBy != "ops@egi.eu" || got.RejectReason != "the Technology Provider withdrew" {
+					t.Errorf("stopped by %q because %q, want the operator and the reason", got.StoppedBy, got.RejectReason)
+				}
+			},
+		},
+		{
+			name:      "a cancel without a reason is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": open("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/cancel")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+		},
+		{
+			name:      "a rejection while the request runs closes its open children too",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": open("2001"), "b1": done("2002")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/reject the OMB withdrew its approval")),
+			wantPhase: core.PhaseRejected,
+			wantOut:   []string{"note:rejected@1000", "note:stopped@2001", "close@2001", "close@1000"},
+		},
+		{
+			name:      "a hold opens no child, and the status is posted again",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/hold waiting for the UA to be signed")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"0a": core.StepDone, "a1": core.StepWaiting, "b1": core.StepWaiting},
+			wantOut:   []string{"note:held@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if h := got.Hold; !h.On() || h.By != "ops@egi.eu" || h.Reason != "waiting for the UA to be signed" {
+					t.Errorf("hold = %+v", h)
+				}
+			},
+		},
+		{
+			name: "a resume opens what waited during the hold",
+			state: func() core.Instance {
+				s := running(map[string]core.StepState{"approval": approved, "0a": done("2000")})
+				s.Hold = core.Hold{By: "ops@egi.eu", Reason: "UA", Since: t0}
+				return s
+			}(),
+			parent:    parentSnap("open", article(3, "Chief@EGI.eu", "/resume")),
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpening, "b1": core.StepOpening},
+			wantOut:   []string{"note:resumed@1000", "open:a1@1000", "open:b1@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Hold.On() {
+					t.Errorf("still on hold: %+v", got.Hold)
+				}
+			},
+		},
+		{
+			name:      "a resume of a request not on hold is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/resume")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:bad-command@1000", "note:status@1000"},
+		},
+		{
 			name: "a second request for a product still in the procedure is linked to the first and closed",
 			state: func() core.Instance {
 				s := core.NewInstance(p, core.Ticket{Ref: parent}, "FooStack", t0)
@@ -626,6 +698,16 @@ func TestDecide(t *testing.T) {
 			state:     running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -20)}}),
 			wantPhase: core.PhaseRunning,
 			wantOut:   []string{"note:reminder@2000", "note:status@1000"},
+		},
+		{
+			name: "an overdue step's child of a request on hold gets no reminder",
+			state: func() core.Instance {
+				s := running(map[string]core.StepState{"approval": approved, "0a": {Status: core.StepOpen, Child: childRef("2000"), OpenedAt: t0.AddDate(0, 0, -20)}})
+				s.Hold = core.Hold{By: "ops@egi.eu", Reason: "UA", Since: t0.AddDate(0, 0, -1)}
+				return s
+			}(),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:status@1000"},
 		},
 		{
 			name:      "no second reminder within the period",

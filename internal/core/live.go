@@ -59,7 +59,7 @@ func (in Instance) Live() Live {
 		if st.Status == StepOpening {
 			l.Effects = true
 		}
-		if st.Status == StepOpen && !st.Child.IsZero() && !st.OpenedAt.IsZero() {
+		if st.Status == StepOpen && !st.Child.IsZero() && !st.OpenedAt.IsZero() && !in.Hold.On() {
 			l.Open = append(l.Open, OpenStep{Step: id, OpenedAt: st.OpenedAt, RemindedAt: st.RemindedAt})
 		}
 	}

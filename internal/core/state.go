@@ -26,11 +26,14 @@ const (
 	// PhaseClosed: a person closed the request before the procedure
 	// completed; procbot stopped working on it.
 	PhaseClosed Phase = "closed"
+	// PhaseCancelled: an operator cancelled the request ("/cancel
+	// <reason>"); its open children were closed with the reason.
+	PhaseCancelled Phase = "cancelled"
 )
 
 // Finished reports whether procbot has nothing more to do for the request.
 func (p Phase) Finished() bool {
-	return p == PhaseCompleted || p == PhaseRejected || p == PhaseClosed
+	return p == PhaseCompleted || p == PhaseRejected || p == PhaseClosed || p == PhaseCancelled
 }
 
 // StepStatus is where one step stands.
@@ -105,8 +108,14 @@ type Instance struct {
 	// TaskForce is the integration task force (step 0b): who receives the
 	// weekly digest for this request, besides the configured defaults.
 	TaskForce []Member `json:"task_force,omitempty"`
-	// RejectReason says why the request was rejected or closed.
+	// RejectReason says why the request was rejected, cancelled or closed.
 	RejectReason string `json:"reject_reason,omitempty"`
+	// StoppedBy is the operator who rejected or cancelled the request
+	// while it ran ("" when a person closed it in the tracker).
+	StoppedBy string `json:"stopped_by,omitempty"`
+	// Hold is set while an operator holds the request ("/hold <reason>"):
+	// no child is opened and no reminder sent until "/resume".
+	Hold Hold `json:"hold,omitzero"`
 	// DuplicateOf is the earlier open request for the same product, if this
 	// request repeats one; the daemon sets it when it first sees the request.
 	DuplicateOf    TicketRef `json:"duplicate_of,omitempty"`
@@ -210,6 +219,8 @@ func (in Instance) equal(other Instance) bool {
 		maps.EqualFunc(in.Steps, other.Steps, StepState.equal) &&
 		slices.Equal(in.TaskForce, other.TaskForce) &&
 		in.RejectReason == other.RejectReason &&
+		in.StoppedBy == other.StoppedBy &&
+		in.Hold.equal(other.Hold) &&
 		in.DuplicateOf == other.DuplicateOf &&
 		in.DuplicateOfURL == other.DuplicateOfURL &&
 		in.ContactJoined == other.ContactJoined &&
@@ -247,6 +258,20 @@ func copyMap(m map[string]string) map[string]string {
 // Pending reports whether procbot still has something to do for the request:
 // it is not finished, or side effects are waiting in its outbox.
 func (in Instance) Pending() bool { return !in.Phase.Finished() || len(in.Outbox) > 0 }
+
+// Hold is an operator's hold on a request.
+type Hold struct {
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// On reports whether the request is on hold.
+func (h Hold) On() bool { return h.By != "" }
+
+func (h Hold) equal(o Hold) bool {
+	return h.By == o.By && h.Reason == o.Reason && h.Since.Equal(o.Since)
+}
 
 // Mail states recorded before and after sending. A mail recorded as
 // sending was handed to the SMTP server, or procbot stopped while it was:

@@ -415,8 +415,10 @@ func TestLostDatabaseAfterRejection(t *testing.T) {
 }
 
 // TestLostDatabaseAfterAPersonClosedTheRequest: an operator closes a
-// running request in GGUS; procbot stops. After a lost database the
-// rebuild records it as closed, each step as it was, and opens nothing.
+// running request in GGUS; procbot stops and closes the children that
+// were open. After a lost database the rebuild records it as closed, each
+// step as its child shows (those procbot closed as done: the tracker
+// cannot tell them apart), and opens and closes nothing.
 func TestLostDatabaseAfterAPersonClosedTheRequest(t *testing.T) {
 	w := newWorld(t, nil)
 	ctx := context.Background()
@@ -433,6 +435,20 @@ func TestLostDatabaseAfterAPersonClosedTheRequest(t *testing.T) {
 	was := w.instance(t, parent)
 	if was.Phase != core.PhaseClosed {
 		t.Errorf("request closed by a person is %s, want closed", was.Phase)
+	}
+	for id, st := range was.Steps {
+		if st.Status != core.StepOpen {
+			continue
+		}
+		child, err := w.env.Unit(st.Child.Tracker).Get(ctx, st.Child.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if child.State != w.env.Config.GGUS.CloseState && child.State != w.env.Config.RT.CloseState {
+			t.Errorf("step %s's child %s is %q after the request was closed, want closed by procbot", id, st.Child, child.State)
+		}
+		st.Status = core.StepDone // as the rebuild reads the closed child
+		was.Steps[id] = st
 	}
 	got := w.rebuildFromScratch(t, parent)
 	if got.Phase != core.PhaseClosed || len(got.Outbox) != 0 {

@@ -27,6 +27,10 @@ type Options struct {
 	Out     io.Writer
 	// MaxRounds bounds the run; the demo fails if PROC19 has not completed.
 	MaxRounds int
+	// Scenario is "" for the whole PROC19, or "cancel": an operator
+	// cancels the request while it runs, and procbot closes its open
+	// children.
+	Scenario string
 }
 
 // People of the demo, with their simulator tokens.
@@ -69,6 +73,9 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	}
 	if opts.MaxRounds == 0 {
 		opts.MaxRounds = 40
+	}
+	if opts.Scenario != "" && opts.Scenario != "cancel" {
+		return res, fmt.Errorf("unknown demo scenario %q: the scenarios are cancel and the default, the whole PROC19", opts.Scenario)
 	}
 	out := opts.Out
 	if out == nil {
@@ -144,12 +151,32 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	const failStep = "11d"
 	retried := false
 	closed := map[string]bool{}
+	held := false
 	for inst.Pending() && res.Rounds < opts.MaxRounds {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		if inst, err = cycle(); err != nil {
 			return res, err
+		}
+		if opts.Scenario == "cancel" && inst.Steps["1a"].Status.Complete() {
+			return cancel(ctx, res, env, inst, parent, cycle, say, out)
+		}
+		if inst.Phase == core.PhaseRunning && !held && inst.Steps["0a"].Status == core.StepDone {
+			// The operators hold the request for a cycle: nothing opens.
+			held = true
+			if err := operator.AddNote(ctx, parent.Ref.ID, "/hold the pilot site moves to a new data centre this week\n", true); err != nil {
+				return res, err
+			}
+			say("operator", "%s writes /hold", operatorLogin)
+			if inst, err = cycle(); err != nil {
+				return res, err
+			}
+			if err := operator.AddNote(ctx, parent.Ref.ID, "The move is done.\n/resume\n", true); err != nil {
+				return res, err
+			}
+			say("operator", "%s writes /resume", operatorLogin)
+			continue
 		}
 		for _, id := range p.Order() {
 			st := inst.Steps[id]
@@ -221,6 +248,43 @@ func run(ctx context.Context, opts Options) (Result, error) {
 	if opts.DBPath != "" {
 		fmt.Fprintf(out, "The database is kept in %s; PROCBOT_DB_PATH=%s procbot digest --dry-run prints the task force's weekly digest.\n", opts.DBPath, opts.DBPath)
 	}
+	return res, nil
+}
+
+// cancel is the end of the cancel scenario: an operator cancels the
+// running request, and procbot closes each open child with the reason,
+// then the request.
+func cancel(ctx context.Context, res Result, env *Env, inst core.Instance, parent core.Ticket, cycle func() (core.Instance, error),
+	say func(who, format string, args ...any), out io.Writer) (Result, error) {
+	var open []core.TicketRef
+	for _, id := range env.Proc.Order() {
+		if st := inst.Steps[id]; st.Status == core.StepOpen {
+			open = append(open, st.Child)
+		}
+	}
+	if err := env.Operator.AddNote(ctx, parent.Ref.ID, "/cancel the Technology Provider withdrew the product\n", true); err != nil {
+		return res, err
+	}
+	say("operator", "%s writes /cancel with %d steps open", operatorLogin, len(open))
+	inst, err := cycle()
+	if err != nil {
+		return res, err
+	}
+	res.Instance = inst
+	if inst.Phase != core.PhaseCancelled || len(inst.Outbox) > 0 {
+		return res, fmt.Errorf("the request is %s with %d effects waiting after /cancel", inst.Phase, len(inst.Outbox))
+	}
+	for _, ref := range open {
+		t, err := env.Unit(ref.Tracker).Get(ctx, ref.ID)
+		if err != nil {
+			return res, err
+		}
+		if t.State != "closed" && t.State != "resolved" {
+			return res, fmt.Errorf("child %s is %q after /cancel, want closed", ref, t.State)
+		}
+	}
+	fmt.Fprintf(out, "\n%s for %s cancelled by %s: %d open child tickets closed with the reason, then the request.\n",
+		env.Proc.ID, inst.Product, inst.StoppedBy, len(open))
 	return res, nil
 }
 

@@ -63,7 +63,8 @@ func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{"posted missing note", "awaiting-approval → running", "step waiting → done by ops@egi.example", "Announcement: FooStack is integrated", "0 of them duplicated",
-		"[11d] step open → failed", "posted failed note", "writes /retry 11d", "[11d] step failed → opening", "linked"} {
+		"[11d] step open → failed", "posted failed note", "writes /retry 11d", "[11d] step failed → opening", "linked",
+		"writes /hold", "posted held note", "writes /resume", "posted resumed note"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
@@ -91,5 +92,24 @@ func TestDemoRunsPROC19ToTheAnnouncement(t *testing.T) {
 	}
 	if opened != tasks+1 {
 		t.Errorf("audit log records %d children opened, want %d", opened, tasks+1)
+	}
+}
+
+// TestDemoCancelScenario: procbot demo --scenario cancel ends with an
+// operator's /cancel while steps are open; procbot closes each open child
+// with the reason, then the request, and records who stopped it.
+func TestDemoCancelScenario(t *testing.T) {
+	var out bytes.Buffer
+	res, err := run(context.Background(), Options{Out: &out, Scenario: "cancel"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if res.Instance.Phase != core.PhaseCancelled || res.Instance.StoppedBy != "ops@egi.example" {
+		t.Errorf("request %s, stopped by %q", res.Instance.Phase, res.Instance.StoppedBy)
+	}
+	for _, want := range []string{"writes /cancel", "posted stopped note", "cancelled by ops@egi.example"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo's output lacks %q", want)
+		}
 	}
 }

@@ -249,6 +249,7 @@ func (e *Env) persist(ctx context.Context, try func() error, done func() (bool, 
 type UnitActor interface {
 	AddNote(ctx context.Context, id, body string, public bool) error
 	SetState(ctx context.Context, id, state string) error
+	Get(ctx context.Context, id string) (core.Ticket, error)
 }
 
 // Unit is the supporter account in the given tracker.

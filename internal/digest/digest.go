@@ -40,8 +40,10 @@ type Procedure struct {
 	Phase   core.Phase
 	// CompletedAt is when a completed procedure finished.
 	CompletedAt time.Time
-	Parent      core.TicketRef
-	ParentURL   string
+	// Hold is an operator's hold on the request, if it is on hold.
+	Hold      core.Hold
+	Parent    core.TicketRef
+	ParentURL string
 	// Role of the recipient on this procedure's task force, if known.
 	Role string
 	// Complete counts the steps done or not applicable, of Total; Done and
@@ -293,8 +295,8 @@ func build(p *procedure.Procedure, inst core.Instance, now time.Time) Procedure 
 	sum := core.Summarize(p, inst)
 	v := Procedure{
 		Key: inst.Key, ID: p.ID, Title: p.Title, Product: product(inst), Phase: inst.Phase,
-		CompletedAt: completedAt(inst),
-		Parent:      inst.Parent, ParentURL: inst.ParentURL,
+		CompletedAt: completedAt(inst), Hold: inst.Hold,
+		Parent: inst.Parent, ParentURL: inst.ParentURL,
 		Done: sum.Done, Skipped: sum.Skipped, Failed: sum.Failed, Complete: sum.Done + sum.Skipped, Total: sum.Total,
 	}
 	for _, a := range sum.Areas {

@@ -87,6 +87,8 @@ func fixtures(t *testing.T) (map[string]*procedure.Procedure, []core.Instance) {
 	bar.Steps["approval"] = core.StepState{Status: core.StepDone, DoneAt: daysAgo(21), By: "chief@egi.example"}
 	bar.Steps["0a"] = open("2301", 20)
 	bar.Steps["0b"] = done(daysAgo(6))
+	// On hold, with a step whose child failed.
+	bar.Hold = core.Hold{By: "chief@egi.example", Reason: "waiting for the Underpinning Agreement", Since: daysAgo(2)}
 	for _, id := range []string{"8a", "8b", "8c", "8d"} {
 		bar.Steps[id] = core.StepState{Status: core.StepSkipped, Reason: "applies only to cloud products; this one is middleware", DoneAt: daysAgo(20)}
 	}
@@ -150,6 +152,33 @@ func TestGolden(t *testing.T) {
 
 // TestSections checks the golden scenario's facts independently of the
 // templates, so that a wrong golden file cannot hide a wrong digest.
+// TestFailedCountsApart: a failed step is neither done nor complete, and
+// the digest says it waits for an operator.
+func TestFailedCountsApart(t *testing.T) {
+	procs, insts := fixtures(t)
+	for i := range insts {
+		if insts[i].Product == "FooStack" {
+			insts[i].Steps["2a"] = core.StepState{Status: core.StepFailed, Child: core.TicketRef{Tracker: "ggus", ID: "2107", Number: "12107"}, DoneAt: daysAgo(1)}
+		}
+	}
+	ds := digest.Build(procs, insts, []core.Member{ops}, now)
+	foo := ds[0].Procedures[0]
+	if foo.Product != "FooStack" || foo.Failed != 1 || foo.Done != 14 || foo.Complete != 15 {
+		t.Errorf("%s: %d failed, %d done, %d complete; want 1, 14, 15", foo.Product, foo.Failed, foo.Done, foo.Complete)
+	}
+	r, err := digest.NewRenderer(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, text, _, err := r.Digest(ds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "1 failed (waiting for an operator)") {
+		t.Errorf("the digest does not show the failed step:\n%s", text)
+	}
+}
+
 func TestSections(t *testing.T) {
 	procs, insts := fixtures(t)
 	ds := digest.Build(procs, insts, []core.Member{ops}, now)

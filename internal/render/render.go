@@ -68,6 +68,7 @@ var required = []string{
 	core.NoteMissing, core.NoteUnauthorised, core.NoteSelfApproval, core.NoteRejected,
 	core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement,
 	core.NoteDuplicate, core.NoteReminder, core.NoteFailed, core.NoteDoneBy,
+	core.NoteCancelled, core.NoteStopped, core.NoteHeld, core.NoteResumed,
 }
 
 func (r *Renderer) exec(name string, d Data) (string, error) {

@@ -61,6 +61,13 @@ func sample(t *testing.T, p *procedure.Procedure) core.Instance {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// stopped is inst stopped in the given phase.
+func stopped(inst core.Instance, phase core.Phase) core.Instance {
+	out := inst.Clone()
+	out.Phase = phase
+	return out
+}
+
 // failedInst is inst with step 2c failed: its child was closed as
 // unsolved.
 func failedInst(inst core.Instance) core.Instance {
@@ -160,6 +167,28 @@ func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []named
 		{"done-by", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteDoneBy, Step: "2c", Who: "ops@egi.example",
 				Reason: "the accounting portal shows the site since 1 December"}, nil)
+		}},
+		{"cancelled", func() (string, error) {
+			return r.Note(p, stopped(inst, core.PhaseCancelled), core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteCancelled, Who: "ops@egi.example", Reason: "the Technology Provider withdrew"}, nil)
+		}},
+		{"stopped-cancelled", func() (string, error) {
+			return r.Note(p, stopped(inst, core.PhaseCancelled), core.Action{Kind: core.ActNote, Ticket: inst.Steps["3b"].Child, Note: core.NoteStopped, Step: "3b",
+				Who: "ops@egi.example", Reason: "the Technology Provider withdrew"}, nil)
+		}},
+		{"stopped-closed", func() (string, error) {
+			return r.Note(p, stopped(inst, core.PhaseClosed), core.Action{Kind: core.ActNote, Ticket: inst.Steps["3b"].Child, Note: core.NoteStopped, Step: "3b",
+				Reason: "the request was closed in ggus (state closed) before the procedure completed"}, nil)
+		}},
+		{"held", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteHeld, Who: "ops@egi.example", Reason: "waiting for the UA to be signed"}, nil)
+		}},
+		{"resumed", func() (string, error) {
+			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteResumed, Who: "ops@egi.example"}, nil)
+		}},
+		{"status-on-hold", func() (string, error) {
+			held := inst.Clone()
+			held.Hold = core.Hold{By: "ops@egi.example", Reason: "waiting for the UA to be signed", Since: t0}
+			return r.Note(p, held, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
 		}},
 		{"refused-close", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "3b", Other: inst.Steps["3b"].Child, Command: string(core.ActClose),
