@@ -337,6 +337,13 @@ func validate(files []string, stdout io.Writer) error {
 			return
 		}
 		fmt.Fprintf(stdout, "%s: %s %s, %d steps in %d areas: valid\n", name, p.ID, p.Version, len(p.Steps), len(p.Areas()))
+		path, total := p.CriticalPath()
+		var steps []string
+		for _, id := range path {
+			steps = append(steps, fmt.Sprintf("%s (%d d)", id, int(p.Due(id).Hours()/24)))
+		}
+		fmt.Fprintf(stdout, "  critical path: %s\n  earliest completion: %d days after the request, if every step takes its due_days\n",
+			strings.Join(steps, " → "), int(total.Hours()/24))
 	}
 	if len(files) == 0 {
 		for _, name := range templates.Names() {

@@ -17,7 +17,7 @@ func TestValidate(t *testing.T) {
 		wantCode int
 		want     []string // in stdout or stderr
 	}{
-		{"the built-in procedures are valid", []string{"validate"}, 0, []string{"built-in proc19: PROC19 v8", "valid"}},
+		{"the built-in procedures are valid", []string{"validate"}, 0, []string{"built-in proc19: PROC19 v8", "valid", "critical path: approval (", "earliest completion: "}},
 		{"a cycle is rejected naming its steps", []string{"validate", "../../testdata/procedures/cycle.yaml"}, 1, []string{"cycle", "→"}},
 		{"an unknown predecessor is named", []string{"validate", "../../testdata/procedures/unknown-predecessor.yaml"}, 1, []string{"unknown step"}},
 		{"a missing file is a clear error", []string{"validate", "no-such-file.yaml"}, 1, []string{"no-such-file.yaml"}},

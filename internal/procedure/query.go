@@ -188,3 +188,33 @@ func (p *Procedure) Due(stepID string) time.Duration {
 	}
 	return time.Duration(max(days, 0)) * 24 * time.Hour
 }
+
+// CriticalPath returns the chain of steps that takes longest, each step
+// taking its due time and starting as soon as its predecessors are done,
+// and that chain's length: the earliest the procedure can complete when
+// every step takes the time it is given. Of two chains as long, the one
+// through the step earlier in Order is given.
+func (p *Procedure) CriticalPath() ([]string, time.Duration) {
+	finish := map[string]time.Duration{}
+	via := map[string]string{}
+	last := ""
+	for id := range p.InOrder() {
+		s, _ := p.Step(id)
+		start := time.Duration(0)
+		for _, a := range s.After {
+			if f, ok := finish[a]; ok && (via[id] == "" || f > start) {
+				start, via[id] = f, a
+			}
+		}
+		finish[id] = start + p.Due(id)
+		if last == "" || finish[id] > finish[last] {
+			last = id
+		}
+	}
+	var path []string
+	for id := last; id != ""; id = via[id] {
+		path = append(path, id)
+	}
+	slices.Reverse(path)
+	return path, finish[last]
+}

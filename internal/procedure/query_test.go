@@ -169,3 +169,13 @@ func TestViewsAreTheProceduresOwn(t *testing.T) {
 		t.Errorf("Step(c) after the change = %+v, %v; want c without after", s, ok)
 	}
 }
+
+// TestCriticalPath: the longest chain by due time, and its length; a
+// shorter chain with more steps does not win.
+func TestCriticalPath(t *testing.T) {
+	p := parseUnordered(t)
+	path, total := p.CriticalPath()
+	if !slices.Equal(path, []string{"a", "d"}) || total != 13*24*time.Hour {
+		t.Errorf("critical path %v, %v; want [a d], 13 days (a: 3, d: 10; a b c takes 9)", path, total)
+	}
+}
