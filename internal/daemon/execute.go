@@ -103,7 +103,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 		default:
 			err = d.do(ctx, p, inst, a)
 		}
-		if err != nil && definite(err) {
+		if err != nil && refused(err) {
 			// Refused for certain: counted, so that the core reports it
 			// once it keeps happening, and the retries slow down.
 			next = next.Clone()
@@ -283,6 +283,16 @@ const maxRefused = 400
 // errNoAnswer marks a create that ended without the tracker's answer: it
 // may have been carried out.
 var errNoAnswer = errors.New("no answer from the tracker")
+
+// refused reports whether the tracker refused the effect itself, so that
+// trying it again is no use until someone changes rights, routes or
+// lifecycles: it is counted, reported and retried slowly. procbot's
+// credentials refused (401) are not: that is the tracker, or its
+// back-end having a bad moment, not the effect, and every effect on it is
+// tried again next cycle.
+func refused(err error) bool {
+	return definite(err) && !errors.Is(err, core.ErrUnauthorized)
+}
 
 // definite reports whether a failed change was refused for certain, so
 // that it was not carried out: the tracker answered it with a refusal.

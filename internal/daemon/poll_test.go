@@ -68,6 +68,17 @@ func TestHangingGGUSDoesNotHoldUpRT(t *testing.T) {
 	if inst.Steps["7c"].Status != core.StepOpen || inst.Steps["7c"].Child.Tracker != core.TrackerRT {
 		t.Fatalf("step 7c is %+v, want open in RT", inst.Steps["7c"])
 	}
+	// 7d also waits for the security validation (11d): the other steps
+	// go on, 7c stays open.
+	closed[inst.Steps["7c"].Child.Key()] = true
+	for i := 0; i < 10 && inst.Steps["11d"].Status != core.StepDone; i++ {
+		w.closeOpen(t, inst, closed)
+		w.cycle(t)
+		inst = w.instance(t, parent)
+	}
+	if inst.Steps["11d"].Status != core.StepDone || inst.Steps["7c"].Status != core.StepOpen {
+		t.Fatalf("step 11d is %s and 7c %s, want done and open", inst.Steps["11d"].Status, inst.Steps["7c"].Status)
+	}
 	if _, err := w.env.CloseChild(ctx, inst.Steps["7c"].Child); err != nil {
 		t.Fatal(err)
 	}

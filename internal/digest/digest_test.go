@@ -216,7 +216,7 @@ func TestSections(t *testing.T) {
 	for _, b := range foo.Blocked {
 		blocked = append(blocked, b.Step.ID+"<"+strings.Join(stepIDs(b.By), "+"))
 	}
-	if want := []string{"2b<2a", "3c<3b", "6b<6a", "7d<7c", "8c<8b", "9c<9b", "11d<11c", "announcement<4"}; !slices.Equal(blocked, want) {
+	if want := []string{"2b<2a", "3c<3b", "6b<6a", "8c<8b", "9c<9b", "11d<11c", "7d<7c", "announcement<4"}; !slices.Equal(blocked, want) {
 		t.Errorf("foo blocked %v, want %v", blocked, want)
 	}
 	var blockers []string

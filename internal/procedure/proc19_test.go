@@ -69,8 +69,12 @@ func TestProc19HasEveryStepOfTheSource(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("steps =\n%v\nwant\n%v", got, want)
 	}
-	if order := p.Order(); !slices.Equal(order, want) {
-		t.Errorf("Order() = %v, want file order %v", order, want)
+	// File order, but for 7d, the UMD release, which waits for the
+	// security validation (11d).
+	wantOrder := slices.DeleteFunc(slices.Clone(want), func(id string) bool { return id == "7d" })
+	wantOrder = slices.Insert(wantOrder, slices.Index(wantOrder, "11d")+1, "7d")
+	if order := p.Order(); !slices.Equal(order, wantOrder) {
+		t.Errorf("Order() = %v, want %v", order, wantOrder)
 	}
 	for _, s := range p.Steps {
 		if strings.TrimSpace(s.Action) == "" {
@@ -149,8 +153,11 @@ func TestProc19StepsAfterApprovalRunAreasInParallel(t *testing.T) {
 		}
 	}
 	// Within an area each step waits for the one before it; the first step
-	// of every area waits for exactly 0a and 0b, so the areas run in
-	// parallel.
+	// of most areas waits for exactly 0a and 0b, so the areas run in
+	// parallel. The other edges are the ones the work needs, each with its
+	// reason in the procedure file.
+	first := map[string][]string{"1a": {"0b"}, "9a": {"0b"}, "10": {"0b"}, "4": {"3c"}}
+	cross := map[string][]string{"2b": {"1b"}, "3b": {"1b"}, "6b": {"1b"}, "8b": {"1b"}, "7d": {"11d"}}
 	prev := map[string]string{} // area → last step seen
 	for _, s := range p.Steps {
 		switch s.Area {
@@ -158,8 +165,11 @@ func TestProc19StepsAfterApprovalRunAreasInParallel(t *testing.T) {
 			continue
 		}
 		want := []string{"0a", "0b"}
+		if f, ok := first[s.ID]; ok {
+			want = f
+		}
 		if last, ok := prev[s.Area]; ok {
-			want = []string{last}
+			want = append([]string{last}, cross[s.ID]...)
 		}
 		if !slices.Equal(s.After, want) {
 			t.Errorf("step %s (%s) after %v, want %v", s.ID, s.Area, s.After, want)
@@ -254,11 +264,16 @@ func TestProc19RequestFields(t *testing.T) {
 	}
 }
 
-// The source's 7d refers to "step 11c"; it means the provisioning of 7c.
-func TestProc19Step7dRefersTo7c(t *testing.T) {
+// The source's 7d waits for "a successful provisioning (step 11c)": the
+// release waits for the provisioning (7c) and the security validation
+// (11c, 11d), and says so.
+func TestProc19Step7dWaitsForProvisioningAndSecurity(t *testing.T) {
 	s, _ := proc19(t).Step("7d")
-	if !strings.Contains(s.Action, "step 7c") || strings.Contains(s.Action, "11c") {
-		t.Errorf("7d action = %q, want a reference to step 7c", s.Action)
+	if !strings.Contains(s.Action, "step 7c") || !strings.Contains(s.Action, "11d") {
+		t.Errorf("7d action = %q, want references to steps 7c and 11d", s.Action)
+	}
+	if !slices.Equal(s.After, []string{"7c", "11d"}) {
+		t.Errorf("7d after %v, want [7c 11d]", s.After)
 	}
 }
 
@@ -273,9 +288,9 @@ func TestProc19AnnouncementMissingAnAreaIsRejected(t *testing.T) {
 	if !bytes.Contains(data, []byte(full)) {
 		t.Fatalf("proc19.yaml no longer has %s; update this test", full)
 	}
-	broken := bytes.Replace(data, []byte(full), []byte(`after: [1b, 2c, 3d, "4", 5b, 6c, 7d, 8d, 9c, "10"]`), 1)
+	broken := bytes.Replace(data, []byte(full), []byte(`after: [1b, 2c, 3d, "4", 5b, 6c, 7d, 8d, "10", 11d]`), 1)
 	_, err = Parse(broken)
-	want := "step announcement: the announcement does not come after 11a, 11b, 11c, 11d: add 11d to its after"
+	want := "step announcement: the announcement does not come after 9a, 9b, 9c: add 9c to its after"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Parse = %v, want %q", err, want)
 	}
