@@ -144,6 +144,11 @@ type Place struct{ Tracker, Queue string }
 // tracker's. Queue names compare without regard to case, as RT's do.
 func (p Policy) IsTerminal(t Ticket) bool { return inStates(t, p.Terminal, p.QueueTerminal) }
 
+// IsClosed reports whether the ticket is in a state that ends a step,
+// done or failed: procbot neither closes it again nor tells it a request
+// stopped.
+func (p Policy) IsClosed(t Ticket) bool { return p.IsTerminal(t) || p.IsFailed(t) }
+
 // IsFailed reports whether the ticket's state is one in which a step has
 // failed, by its queue's list or its tracker's.
 func (p Policy) IsFailed(t Ticket) bool { return inStates(t, p.Failed, p.QueueFailed) }

@@ -359,7 +359,7 @@ func (d *decider) stopChildren(who, reason string) {
 		if st.Status != StepOpen || st.Child.IsZero() {
 			continue
 		}
-		if snap, ok := d.in.Observed.Children[id]; ok && (d.in.Policy.IsTerminal(snap.Ticket) || d.in.Policy.IsFailed(snap.Ticket)) {
+		if snap, ok := d.in.Observed.Children[id]; ok && d.in.Policy.IsClosed(snap.Ticket) {
 			continue // closed by its unit meanwhile
 		}
 		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteStopped, Step: id, Who: who, Reason: reason})
@@ -439,7 +439,7 @@ func (d *decider) rebuilt() {
 		case a.Kind == ActOpen:
 			// The child may exist in a tracker this cycle's search did
 			// not show (one that failed): it is looked for first.
-			a.Attempt = ChildMarker(d.p.ID, d.inst.Parent, StepLabel(a.Step, d.inst.Steps[a.Step].Attempt))
+			a.Attempt = d.inst.MarkerOf(a.Step)
 		case a.Kind == ActNote && a.Note == NoteStatus:
 			a.OnTicket = last
 		case a.Kind == ActNote && a.Note == NoteAnnouncement:
@@ -772,7 +772,6 @@ func (d *decider) kindChoice(v string) (string, bool) {
 // retry handles "/retry <step>" on the request: a failed step gets a new
 // child, whose marker names the attempt, linked to the one that failed.
 func (d *decider) retry(author string, c intake.Command) {
-	// author is checked an operator by command; the audit log names them.
 	id := strings.TrimSpace(c.Args)
 	st, ok := d.inst.Steps[id]
 	if _, isStep := d.p.Step(id); !isStep || !ok || st.Status != StepFailed {

@@ -29,6 +29,12 @@ func StepLabel(step string, attempt int) string {
 	return step + "." + strconv.Itoa(attempt+1)
 }
 
+// MarkerOf is the marker of the step's current child: the procedure's id
+// in the record is the one the marker names.
+func (in Instance) MarkerOf(step string) string {
+	return ChildMarker(in.Procedure, in.Parent, StepLabel(step, in.Steps[step].Attempt))
+}
+
 var markerRE = regexp.MustCompile(`^\[([A-Za-z0-9_-]+) ([a-z]+)#([0-9]+) ([A-Za-z0-9_-]+)(?:\.([0-9]+))?\]`)
 
 // Marker is a parsed ChildMarker.

@@ -215,7 +215,7 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 	if tr == nil {
 		return core.Ticket{}, false, "", fmt.Errorf("tracker %q is not configured", route.Tracker)
 	}
-	marker := core.ChildMarker(p.ID, inst.Parent, core.StepLabel(id, inst.Steps[id].Attempt))
+	marker := inst.MarkerOf(id)
 	title, err := d.cfg.Renderer.ChildTitle(p, inst, id)
 	if err != nil {
 		return core.Ticket{}, false, "", err

@@ -87,7 +87,7 @@ func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID strin
 		}
 	}
 	if stepID != "" {
-		d.Marker = core.ChildMarker(p.ID, inst.Parent, core.StepLabel(stepID, inst.Steps[stepID].Attempt))
+		d.Marker = inst.MarkerOf(stepID)
 		d.DueDays = int(p.Due(stepID).Hours() / 24)
 	}
 	return d
