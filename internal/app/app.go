@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		dst = opts.Store(dst)
 	}
 	d, err := daemon.New(daemon.Config{
-		Procedures: procs, Trackers: trackers, Store: dst, Renderer: rnd, Policy: policy,
+		Procedures: procs, Trackers: trackers, Store: dst, Renderer: rnd.WithOutcomes(policy.Outcomes), Policy: policy,
 		Overlap: cfg.PollOverlap, CreateHold: 2 * max(cfg.GGUS.Timeout, cfg.RT.Timeout),
 		Now: opts.Now, Log: daemonLog, OnEvent: opts.OnEvent, Crash: opts.Crash, Mail: mailRoom,
 	})

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // ActionKind says what a pending side effect does.
 type ActionKind string
@@ -41,6 +44,8 @@ const (
 	NoteStopped      = "stopped"   // on an open child: the request was stopped, with why
 	NoteHeld         = "held"      // on the parent: an operator put the request on hold
 	NoteResumed      = "resumed"   // on the parent: an operator resumed it
+	NoteRouted       = "routed"    // on the parent: an operator re-routed a step or unit
+	NoteSite         = "site"      // on the parent: an operator named the pilot site
 )
 
 // Action is a side effect procbot decided on: the core returns it, the
@@ -131,6 +136,9 @@ type Policy struct {
 	// Robots maps a tracker to procbot's own login there; its own articles
 	// carry no commands and no request data.
 	Robots map[string]string
+	// Trackers are the trackers procbot is configured with: an operator's
+	// "/route" can send a step only to one of them. Empty: ggus and rt.
+	Trackers []string
 	// ReminderEvery is how often an overdue step's child gets a reminder
 	// note; zero sends none.
 	ReminderEvery time.Duration
@@ -153,17 +161,40 @@ func (p Policy) IsClosed(t Ticket) bool { return p.IsTerminal(t) || p.IsFailed(t
 // failed, by its queue's list or its tracker's.
 func (p Policy) IsFailed(t Ticket) bool { return inStates(t, p.Failed, p.QueueFailed) }
 
-func inStates(t Ticket, byTracker map[string][]string, byQueue map[Place][]string) bool {
-	if t.State == "" {
-		return false
+// Outcomes names, for a queue of a tracker, a state that completes a step
+// (the first of its terminal states that is not a failed one) and a state
+// in which it failed (the first failed one): what a child tells its unit
+// to set. Either is "" when the policy has none.
+func (p Policy) Outcomes(tracker, queue string) (done, failed string) {
+	t := Ticket{Ref: TicketRef{Tracker: tracker}, Queue: queue}
+	terminal, failing := statesOf(t, p.Terminal, p.QueueTerminal), statesOf(t, p.Failed, p.QueueFailed)
+	for _, s := range terminal {
+		if !slices.ContainsFunc(failing, func(f string) bool { return equalFold(f, s) }) {
+			done = s
+			break
+		}
 	}
+	if len(failing) > 0 {
+		failed = failing[0]
+	}
+	return done, failed
+}
+
+func statesOf(t Ticket, byTracker map[string][]string, byQueue map[Place][]string) []string {
 	states := byTracker[t.Ref.Tracker]
 	for place, own := range byQueue {
 		if place.Tracker == t.Ref.Tracker && equalFold(place.Queue, t.Queue) {
 			states = own
 		}
 	}
-	for _, s := range states {
+	return states
+}
+
+func inStates(t Ticket, byTracker map[string][]string, byQueue map[Place][]string) bool {
+	if t.State == "" {
+		return false
+	}
+	for _, s := range statesOf(t, byTracker, byQueue) {
 		if equalFold(s, t.State) {
 			return true
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -362,7 +363,7 @@ func (d *decider) stopChildren(who, reason string) {
 		if snap, ok := d.in.Observed.Children[id]; ok && d.in.Policy.IsClosed(snap.Ticket) {
 			continue // closed by its unit meanwhile
 		}
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteStopped, Step: id, Who: who, Reason: reason})
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteStopped, Public: d.toUnit(id), Step: id, Who: who, Reason: reason})
 		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
 	}
 }
@@ -514,7 +515,7 @@ func (d *decider) approve(by string) {
 func (d *decider) command(author string, c intake.Command) {
 	parent := d.inst.Parent
 	switch c.Name {
-	case "approve", "reject", "kind", "na", "taskforce", "retry", "done", "cancel", "hold", "resume":
+	case "approve", "reject", "kind", "na", "taskforce", "retry", "done", "cancel", "hold", "resume", "route", "site":
 	default:
 		return // not a procbot command on a request
 	}
@@ -571,7 +572,94 @@ func (d *decider) command(author string, c intake.Command) {
 		d.operatorDone(author, c)
 	case "taskforce":
 		d.taskForce(author, c)
+	case "route":
+		d.route(author, c)
+	case "site":
+		d.site(author, c)
 	}
+}
+
+// route handles "/route <step|unit> <tracker>:<queue>": the request's
+// children of that step, or of that unit's steps, open there from now on.
+func (d *decider) route(author string, c intake.Command) {
+	key, rest, _ := strings.Cut(strings.TrimSpace(c.Args), " ")
+	r, named := parseRoute(rest)
+	step, isStep := d.p.Step(key)
+	_, isUnit := d.p.Units[key]
+	switch {
+	case key == "" || !named || r.Queue == "":
+		d.badCommand(d.inst.Parent, author, c, "write /route <step|unit> <tracker>:<queue>, e.g. /route 1b ggus:Second Level::NGI::NGI_IT or /route tp rt:PROC19 Integration")
+		return
+	case isStep && step.Kind == procedure.KindApproval:
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("step %s opens no child ticket", key))
+		return
+	case !isStep && !isUnit:
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is neither a step nor a unit of %s (units: %s)", key, d.p.ID, strings.Join(slices.Sorted(maps.Keys(d.p.Units)), ", ")))
+		return
+	case !d.trackerKnown(r.Tracker):
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("procbot is not configured with tracker %q (it has: %s)", r.Tracker, strings.Join(d.trackers(), ", ")))
+		return
+	}
+	d.setRoute(key, r)
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteRouted, Public: true, Who: author, Step: key, Reason: r.Tracker + ":" + r.Queue})
+}
+
+func (d *decider) setRoute(key string, r procedure.Route) {
+	if d.inst.Routes == nil {
+		d.inst.Routes = map[string]procedure.Route{}
+	}
+	d.inst.Routes[key] = r
+}
+
+func (d *decider) trackers() []string {
+	if len(d.in.Policy.Trackers) == 0 {
+		return []string{TrackerGGUS, TrackerRT}
+	}
+	return d.in.Policy.Trackers
+}
+
+func (d *decider) trackerKnown(name string) bool { return slices.Contains(d.trackers(), name) }
+
+// site handles "/site <name> <email or group>": the pilot site, once
+// known. With an address the site is the customer of its steps' children;
+// with a group (GGUS, or rt:<queue>) its steps' children open there.
+func (d *decider) site(author string, c intake.Command) {
+	units := siteUnits(d.p)
+	name, rest, _ := strings.Cut(strings.TrimSpace(c.Args), " ")
+	rest = strings.Trim(strings.TrimSpace(rest), "<>")
+	switch {
+	case len(units) == 0:
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("no unit of %s is reached through the pilot site", d.p.ID))
+		return
+	case name == "" || rest == "":
+		d.badCommand(d.inst.Parent, author, c, "write /site <name> <email or group>, e.g. /site CESGA grid-admin@cesga.example or /site CESGA Second Level::NGI::NGI_IBERGRID")
+		return
+	}
+	if strings.Contains(rest, "@") && !strings.Contains(rest, " ") {
+		if !intake.ValidEmail(rest) {
+			d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("%q is not an email address", rest))
+			return
+		}
+		d.inst.Data = copyMap(d.inst.Data)
+		d.inst.Data[SiteField+"_name"], d.inst.Data[SiteField+"_email"] = name, rest
+		d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteSite, Public: true, Who: author, Reason: rest})
+		return
+	}
+	r, named := parseRoute(rest)
+	if !named {
+		r = procedure.Route{Tracker: TrackerGGUS, Queue: rest}
+	}
+	if !d.trackerKnown(r.Tracker) || r.Queue == "" {
+		d.badCommand(d.inst.Parent, author, c, fmt.Sprintf("procbot is not configured with tracker %q (it has: %s)", r.Tracker, strings.Join(d.trackers(), ", ")))
+		return
+	}
+	d.inst.Data = copyMap(d.inst.Data)
+	d.inst.Data[SiteField+"_name"] = name
+	delete(d.inst.Data, SiteField+"_email")
+	for _, u := range units {
+		d.setRoute(u, r)
+	}
+	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: NoteSite, Public: true, Who: author, Reason: r.Tracker + ":" + r.Queue})
 }
 
 // taskForce handles "/taskforce add <email> [role]" and
@@ -697,7 +785,7 @@ func (d *decider) adopt() {
 		switch {
 		case !ok || (step.Kind != "" && step.Kind != procedure.KindTask):
 			continue // approvals and announcements have no child
-		case !d.isRobot(t.Ref.Tracker, t.Creator) || d.p.RouteOf(m.Step).Tracker != t.Ref.Tracker:
+		case !d.isRobot(t.Ref.Tracker, t.Creator) || d.inst.RouteOf(d.p, m.Step).Tracker != t.Ref.Tracker:
 			continue
 		case d.rebuilding && m.Attempt > st.Attempt:
 			// A lost record is rebuilt with the latest retry's child; the
@@ -743,9 +831,14 @@ func (d *decider) remind() {
 		}
 		st.RemindedAt = d.now
 		d.inst.Steps[id] = st
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteReminder, Public: false, Step: id})
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: NoteReminder, Public: d.toUnit(id), Step: id})
 	}
 }
+
+// toUnit reports whether notes on the step's child are for its customer,
+// the unit itself (the Technology Provider, the site), who sees only
+// public notes.
+func (d *decider) toUnit(step string) bool { return d.inst.CustomerOf(d.p, step) != "" }
 
 func (d *decider) badCommand(t TicketRef, who string, c intake.Command, reason string) {
 	d.enqueue(Action{Kind: ActNote, Ticket: t, Note: NoteBadCommand, Public: t == d.inst.Parent, Who: who, Command: c.Name, Reason: reason})
@@ -823,7 +916,7 @@ func (d *decider) settleStep(author string, c intake.Command, to StepStatus, not
 	d.inst.Steps[id] = st
 	d.enqueue(Action{Kind: ActNote, Ticket: d.inst.Parent, Note: note, Public: true, Step: id, Who: author, Reason: text})
 	if wasOpen {
-		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: note, Public: false, Step: id, Who: author, Reason: text})
+		d.enqueue(Action{Kind: ActNote, Ticket: st.Child, Note: note, Public: d.toUnit(id), Step: id, Who: author, Reason: text})
 		d.enqueue(Action{Kind: ActClose, Ticket: st.Child, Step: id})
 	}
 }

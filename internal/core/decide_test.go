@@ -26,15 +26,17 @@ request:
     - {key: contact, label: contact details, format: contact, required: true}
     - {key: motivation, label: motivation, required: true}
     - {key: kind, label: type of product, format: choice, choices: [cloud, middleware]}
+    - {key: site, label: pilot site, format: contact}
 units:
   ops: {name: EGI Operations, route: {tracker: ggus, queue: Operations}}
+  pilot: {name: Pilot Site, customer: site, desk: EGI Operations, route: {tracker: ggus, queue: GOCDB}}
   gocdb: {name: GOCDB, route: {tracker: ggus, queue: GOCDB}}
   umd: {name: UMD, route: {tracker: rt, queue: sw-rel}}
 steps:
   - {id: approval, area: Request, kind: approval, unit: ops, action: Ask the OMB.}
   - {id: "0a", area: Coordination, unit: ops, action: Agree the UA., after: [approval]}
   - {id: a1, area: Configuration, unit: gocdb, action: Add service types., after: ["0a"]}
-  - {id: a2, area: Configuration, unit: gocdb, action: Register the site., after: [a1]}
+  - {id: a2, area: Configuration, unit: pilot, action: Register the site., after: [a1]}
   - {id: b1, area: Marketplace, unit: umd, action: Subscribe to image lists., after: ["0a"], applies_to: [cloud]}
   - {id: ann, area: Announcement, kind: announcement, unit: ops, action: Announce., after: [a2, b1]}
 `
@@ -140,6 +142,24 @@ func noChild(step string) func(*testing.T, core.Instance) {
 	return func(t *testing.T, got core.Instance) {
 		if c := got.Steps[step].Child; !c.IsZero() {
 			t.Errorf("step %s child = %v, want none", step, c)
+		}
+	}
+}
+
+// noRoutes checks that the request has no routes of its own.
+func noRoutes(t *testing.T, got core.Instance) {
+	if len(got.Routes) != 0 {
+		t.Errorf("routes = %+v, want none", got.Routes)
+	}
+}
+
+// routedTo checks where the request's children of the given steps open.
+func routedTo(p *procedure.Procedure, want map[string]procedure.Route) func(*testing.T, core.Instance) {
+	return func(t *testing.T, got core.Instance) {
+		for step, r := range want {
+			if g := got.RouteOf(p, step); g != r {
+				t.Errorf("step %s routed to %+v, want %+v", step, g, r)
+			}
 		}
 	}
 }
@@ -625,6 +645,104 @@ func TestDecide(t *testing.T) {
 			check: func(t *testing.T, got core.Instance) {
 				if got.Hold.On() {
 					t.Errorf("still on hold: %+v", got.Hold)
+				}
+			},
+		},
+		{
+			name:      "a route override sends the unit's steps opened from then on to the new route",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/route gocdb rt:GOCDB Requests")),
+			children:  map[string]core.Snapshot{"0a": childSnap("2000", "solved")},
+			wantPhase: core.PhaseRunning,
+			wantSteps: map[string]core.StepStatus{"a1": core.StepOpening},
+			wantOut:   []string{"note:routed@1000", "open:a1@1000", "open:b1@1000", "note:status@1000"},
+			check:     routedTo(p, map[string]procedure.Route{"a1": {Tracker: "rt", Queue: "GOCDB Requests"}, "a2": {Tracker: "ggus", Queue: "GOCDB"}}),
+		},
+		{
+			name:      "a route override of one step changes that step only",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/route a2 ggus:Second Level::NGI::NGI_IT")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:routed@1000", "note:status@1000"},
+			check:     routedTo(p, map[string]procedure.Route{"a1": {Tracker: "ggus", Queue: "GOCDB"}, "a2": {Tracker: "ggus", Queue: "Second Level::NGI::NGI_IT"}}),
+		},
+		{
+			name:      "a route override to an unknown step, an unconfigured tracker or without a tracker is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/route z9 ggus:Operations\n/route a1 jira:OPS\n/route a1 Second Level::NGI\n/route approval ggus:Operations")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:bad-command@1000", "note:bad-command@1000", "note:bad-command@1000", "note:bad-command@1000", "note:status@1000"},
+			check:     noRoutes,
+		},
+		{
+			name:      "a route override by a non-operator is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "jane@foo.example", "/route gocdb rt:Mine")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:unauthorised@1000", "note:status@1000"},
+			check:     noRoutes,
+		},
+		{
+			name:      "the site set with an address is the customer of its steps' children",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/site CESGA grid-admin@cesga.example")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:site@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if c := got.CustomerOf(p, "a2"); c != "grid-admin@cesga.example" {
+					t.Errorf("a2's customer = %q", c)
+				}
+				if c := got.CustomerOf(p, "a1"); c != "" {
+					t.Errorf("a1's customer = %q, want none", c)
+				}
+				if got.DeskOf(p, "a2") != "EGI Operations" || got.Rerouted(p, "a2") {
+					t.Errorf("a2 desk %q rerouted %v", got.DeskOf(p, "a2"), got.Rerouted(p, "a2"))
+				}
+			},
+		},
+		{
+			name:      "the site set with a group gets its steps' children there, with no desk between",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/site CESGA Second Level::NGI::NGI_IBERGRID")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:site@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if r := got.RouteOf(p, "a2"); r != (procedure.Route{Tracker: "ggus", Queue: "Second Level::NGI::NGI_IBERGRID"}) {
+					t.Errorf("a2 routed to %+v", r)
+				}
+				if got.DeskOf(p, "a2") != "" || got.CustomerOf(p, "a2") != "" || got.Data["site_name"] != "CESGA" {
+					t.Errorf("desk %q customer %q site %q", got.DeskOf(p, "a2"), got.CustomerOf(p, "a2"), got.Data["site_name"])
+				}
+			},
+		},
+		{
+			name:      "a site without an address or group, or with a bad address, is refused",
+			state:     running(map[string]core.StepState{"approval": approved, "0a": open("2000")}),
+			parent:    parentSnap("open", article(3, "ops@egi.eu", "/site CESGA\n/site CESGA admin@cesga")),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:bad-command@1000", "note:bad-command@1000", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				if got.Data["site_name"] != "" {
+					t.Errorf("site = %q", got.Data["site_name"])
+				}
+			},
+		},
+		{
+			name: "an overdue child whose customer is its unit gets a public reminder, others an internal one",
+			state: func() core.Instance {
+				s := running(map[string]core.StepState{"approval": approved, "0a": done("2000"), "a1": done("2001"),
+					"a2": {Status: core.StepOpen, Child: childRef("2002"), OpenedAt: t0.AddDate(0, 0, -20)},
+					"b1": {Status: core.StepOpen, Child: core.TicketRef{Tracker: "rt", ID: "7", Number: "7"}, OpenedAt: t0.AddDate(0, 0, -20)}})
+				s.Data["site_name"], s.Data["site_email"] = "CESGA", "grid-admin@cesga.example"
+				return s
+			}(),
+			wantPhase: core.PhaseRunning,
+			wantOut:   []string{"note:reminder@2002", "note:reminder@7", "note:status@1000"},
+			check: func(t *testing.T, got core.Instance) {
+				for _, a := range got.Outbox {
+					if want := a.Ticket.ID == "2002"; a.Note == core.NoteReminder && a.Public != want {
+						t.Errorf("reminder on %s public = %v, want %v", a.Ticket.ID, a.Public, want)
+					}
 				}
 			},
 		},

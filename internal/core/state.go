@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/procbot/procbot/internal/intake"
+	"github.com/procbot/procbot/internal/procedure"
 )
 
 // Phase is where a request stands as a whole.
@@ -113,6 +114,10 @@ type Instance struct {
 	// StoppedBy is the operator who rejected or cancelled the request
 	// while it ran ("" when a person closed it in the tracker).
 	StoppedBy string `json:"stopped_by,omitempty"`
+	// Routes are the request's own routes, by step id or unit key: an
+	// operator's "/route <step|unit> <tracker>:<queue>", or the pilot
+	// site's group from "/site". They apply to children opened after.
+	Routes map[string]procedure.Route `json:"routes,omitempty"`
 	// Hold is set while an operator holds the request ("/hold <reason>"):
 	// no child is opened and no reminder sent until "/resume".
 	Hold Hold `json:"hold,omitzero"`
@@ -182,6 +187,7 @@ func (in Instance) clone() Instance {
 		out.Seen[k] = v
 	}
 	out.Posted = copyMap(in.Posted)
+	out.Routes = maps.Clone(in.Routes)
 	out.TaskForce = append([]Member(nil), in.TaskForce...)
 	out.Read = make(map[string]time.Time, len(in.Read))
 	for k, v := range in.Read {
@@ -220,6 +226,7 @@ func (in Instance) equal(other Instance) bool {
 		slices.Equal(in.TaskForce, other.TaskForce) &&
 		in.RejectReason == other.RejectReason &&
 		in.StoppedBy == other.StoppedBy &&
+		maps.Equal(in.Routes, other.Routes) &&
 		in.Hold.equal(other.Hold) &&
 		in.DuplicateOf == other.DuplicateOf &&
 		in.DuplicateOfURL == other.DuplicateOfURL &&

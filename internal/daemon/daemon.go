@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -118,6 +120,7 @@ func New(cfg Config) (*Daemon, error) {
 	for _, t := range cfg.Trackers {
 		d.trackers[t.Name()] = t
 	}
+	d.cfg.Policy.Trackers = slices.Sorted(maps.Keys(d.trackers))
 	// The timers are the records' data: the store keeps the live requests
 	// in the order their first timer falls due, as the core finds it.
 	cfg.Store.SetWake(func(l core.Live) (time.Time, bool) { return l.Wake(d.procs[l.Procedure], cfg.Policy) })

@@ -61,7 +61,7 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 	held := map[string]bool{}
 	for i := 0; i < len(inst.Outbox); {
 		a := inst.Outbox[i]
-		tracker, ticket := target(p, a)
+		tracker, ticket := target(p, inst, a)
 		if failed.has(tracker) || held[ticket] {
 			i++
 			continue
@@ -149,9 +149,9 @@ func (d *Daemon) execute(ctx context.Context, p *procedure.Procedure, before, in
 // target names the tracker an action changes, and the ticket whose
 // effects keep their order. Opening a child changes the tracker the step
 // is routed to, and waits for no other effect.
-func target(p *procedure.Procedure, a core.Action) (tracker, ticket string) {
+func target(p *procedure.Procedure, inst core.Instance, a core.Action) (tracker, ticket string) {
 	if a.Kind == core.ActOpen {
-		return p.RouteOf(a.Step).Tracker, "open " + a.Step
+		return inst.RouteOf(p, a.Step).Tracker, "open " + a.Step
 	}
 	return a.Ticket.Tracker, a.Ticket.Key()
 }
@@ -210,7 +210,7 @@ func (d *Daemon) note(ctx context.Context, p *procedure.Procedure, inst core.Ins
 // audit log; the caller records it.
 func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst core.Instance, a core.Action, look bool) (_ core.Ticket, created bool, _ string, _ error) {
 	id := a.Step
-	route := p.RouteOf(id)
+	route := inst.RouteOf(p, id)
 	tr := d.trackers[route.Tracker]
 	if tr == nil {
 		return core.Ticket{}, false, "", fmt.Errorf("tracker %q is not configured", route.Tracker)
@@ -252,7 +252,10 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 		}
 		// No tags: GGUS may refuse tags it does not know yet (Zammad's
 		// tag_new setting), and the marker in the title does their job.
-		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body}
+		// The unit's own address (the Technology Provider's, the site's)
+		// is the customer, or requestor: it is mailed, can answer and can
+		// close the child.
+		nt := core.NewTicket{Queue: route.Queue, Title: title, Body: body, Customer: inst.CustomerOf(p, id)}
 		if inst.Parent.Tracker == route.Tracker {
 			nt.Parent = inst.Parent
 		} else {
@@ -274,7 +277,11 @@ func (d *Daemon) openChild(ctx context.Context, p *procedure.Procedure, inst cor
 			return core.Ticket{}, false, "", fmt.Errorf("link adopted child %s: %w", child.Ref, err)
 		}
 	}
-	return child, created, fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue), nil
+	what = fmt.Sprintf("%s %s in %s", what, child.Ref, route.Queue)
+	if c := inst.CustomerOf(p, id); c != "" {
+		what += ", customer " + c
+	}
+	return child, created, what, nil
 }
 
 // maxRefused bounds the refusal kept in the record and shown in the note.

@@ -350,12 +350,23 @@ Prerequisite data:
 * Technology Provider (person representing or leading the team) contact details(name, email): Jane Doe, jane.doe@foostack.example
 * customers of the Product (eg. user community, Operations Centre): EGI-ACE communities, NGI_FOO Operations Centre
 * motivation: %[2]s
-* type of product: cloud
+%[3]s* type of product: cloud
 
 Best Regards
 Jane Doe
-`, product, motivation)
+`, product, motivation, Prerequisites)
 }
+
+// Prerequisites answers the seed's prerequisite questions and functional
+// requirements (PROC19's fields beyond the v8 template's data), one
+// "* label: value" line each.
+const Prerequisites = `* request sent by: Technology Provider
+* Resource Centre(s) ready to deploy: CESGA, IFCA-LCG2
+* Operations Centre(s) supporting the integration: NGI_IBERGRID
+* Technology Provider effort for integration, GGUS support and UMD maintenance: yes
+* supports the VO concept: yes
+* supported identities: X.509 and Check-in
+`
 
 // RTChildren lists the RT tickets whose title starts with prefix.
 func (e *Env) RTChildren(ctx context.Context, prefix string) ([]core.Ticket, error) {

@@ -117,6 +117,7 @@ func MergeData(older, newer map[string]string) map[string]string {
 func validate(fields []procedure.Field, data map[string]string, rejected map[string]string) []Problem {
 	var out []Problem
 	for _, f := range fields {
+		f.Required = f.Required || requiredBy(f, data)
 		add := func(msg string) {
 			out = append(out, Problem{Field: f.Key, Label: f.Label, Message: msg, Help: f.Help})
 		}
@@ -170,6 +171,17 @@ func validate(fields []procedure.Field, data map[string]string, rejected map[str
 		}
 	}
 	return out
+}
+
+// requiredBy reports whether another field's value makes f required
+// (Field.RequiredWhen, "<key>=<value>", compared as choices are).
+func requiredBy(f procedure.Field, data map[string]string) bool {
+	key, want, ok := strings.Cut(f.RequiredWhen, "=")
+	if !ok {
+		return false
+	}
+	got := data[strings.TrimSpace(key)]
+	return got != "" && strings.EqualFold(strings.Join(strings.Fields(got), " "), strings.Join(strings.Fields(want), " "))
 }
 
 func formatOf(f procedure.Field) string {

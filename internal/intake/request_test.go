@@ -446,3 +446,28 @@ func TestMergeData(t *testing.T) {
 		}
 	})
 }
+
+func TestRequiredWhen(t *testing.T) {
+	fields := []procedure.Field{
+		{Key: "requester", Label: "requester", Required: true, Format: procedure.FormatChoice, Choices: []string{"Resource Centre", "Operations Centre"}},
+		{Key: "oc", Label: "Operations Centre of the Resource Centre", RequiredWhen: "requester=Resource Centre", Help: "name the OC"},
+	}
+	missingOC := []Problem{{Field: "oc", Label: "Operations Centre of the Resource Centre", Message: "missing", Help: "name the OC"}}
+	tests := []struct {
+		name     string
+		data     map[string]string
+		problems []Problem
+	}{
+		{"a Resource Centre must name its OC", map[string]string{"requester": "Resource Centre"}, missingOC},
+		{"the value compares as a choice does", map[string]string{"requester": "resource centre"}, missingOC},
+		{"a Resource Centre that names its OC", map[string]string{"requester": "Resource Centre", "oc": "NGI_IT"}, nil},
+		{"an Operations Centre need not", map[string]string{"requester": "Operations Centre"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Validate(fields, tt.data); !reflect.DeepEqual(got, tt.problems) {
+				t.Errorf("Validate = %+v, want %+v", got, tt.problems)
+			}
+		})
+	}
+}

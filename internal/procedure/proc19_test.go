@@ -240,6 +240,15 @@ func TestProc19RequestFields(t *testing.T) {
 		{"contact", true, FormatContact, "contact details"},
 		{"customers", true, FormatText, "customers"},
 		{"motivation", true, FormatText, ""},
+		// The seed's prerequisites and functional requirements.
+		{"requester", true, FormatChoice, "requester"},
+		{"requester_oc", false, FormatText, ""}, // required for a Resource Centre
+		{"resource_centres", true, FormatText, "Resource Centres"},
+		{"oc_support", true, FormatText, ""},
+		{"tp_effort", true, FormatChoice, ""},
+		{"vo_concept", true, FormatChoice, "VO concept"},
+		{"identities", true, FormatChoice, ""},
+		{"site", false, FormatContact, "pilot site"},
 		{"kind", false, FormatChoice, "kind"},
 	}
 	if len(p.Request.Fields) != len(tests) {
@@ -261,6 +270,13 @@ func TestProc19RequestFields(t *testing.T) {
 				t.Error("no help text")
 			}
 		})
+	}
+	// A "no" to a functional requirement or to the TP's effort is flagged.
+	for _, key := range []string{"tp_effort", "vo_concept", "identities"} {
+		i := slices.IndexFunc(p.Request.Fields, func(f Field) bool { return f.Key == key })
+		if i < 0 || len(p.Request.Fields[i].Expect) == 0 || slices.Contains(p.Request.Fields[i].Expect, "no") || slices.Contains(p.Request.Fields[i].Expect, "none") {
+			t.Errorf("field %s: expect must list the answers the seed requires", key)
+		}
 	}
 }
 

@@ -11,8 +11,11 @@ const (
 	// KindApproval: done when an authorised operator approves the request on
 	// the parent ticket. No child ticket.
 	KindApproval = "approval"
-	// KindAnnouncement: procbot posts the announcement on the parent and
-	// closes it. It must come after every other step.
+	// KindAnnouncement: the last step. procbot opens a child on its route
+	// that asks its unit to announce the product, with the announcement
+	// drafted in it; when that child is done, procbot posts the
+	// announcement on the parent, mails it and closes the parent. It must
+	// come after every other step.
 	KindAnnouncement = "announcement"
 )
 
@@ -71,12 +74,27 @@ type Field struct {
 	Format   string   `yaml:"format"`  // text (default), contact, email, choice
 	Choices  []string `yaml:"choices"` // for format choice
 	Help     string   `yaml:"help"`    // how to supply it, shown when it is missing
+	// RequiredWhen makes the field required when another field has a
+	// value: "<key>=<value>", e.g. "requester=Resource Centre".
+	RequiredWhen string `yaml:"required_when"`
+	// Expect lists the answers the procedure needs (a choice field): any
+	// other answer is flagged to the approver, who decides.
+	Expect []string `yaml:"expect"`
 }
 
 // Unit is a responsible party and where its tickets go.
 type Unit struct {
 	Name  string `yaml:"name"` // e.g. "GOCDB team"
 	Route Route  `yaml:"route"`
+	// Customer names the request field (format contact or email) that
+	// reaches the unit: its address is the customer (GGUS) or requestor
+	// (RT) of the unit's children, who is mailed, can answer and can close
+	// them. Empty: the unit works the queue its route names.
+	Customer string `yaml:"customer"`
+	// Desk is who works the unit's route when it is not the unit's own
+	// queue (e.g. "EGI Operations" for a unit routed to Operations): the
+	// child tells them what to do with it on the unit's behalf.
+	Desk string `yaml:"desk"`
 }
 
 // Route is where a step's child ticket is opened.
@@ -97,6 +115,10 @@ type Step struct {
 	Action string `yaml:"action"`
 	// Notes carries the source document's "additional comments" for the step.
 	Notes string `yaml:"notes"`
+	// Current says what has changed since the source document's version
+	// (a retired tool, a renamed service type), printed under the action
+	// so that the unit follows today's practice.
+	Current string `yaml:"current"`
 	// After lists the steps that must be complete before this one opens.
 	After []string `yaml:"after"`
 	// AppliesTo restricts the step to kinds of product (e.g. ["cloud"]). Empty:

@@ -107,6 +107,24 @@ func (v *validator) request(r *Request) {
 		default:
 			v.add("%s: unknown format %q: use one of %s, %s, %s, %s", name, f.Format, FormatText, FormatContact, FormatEmail, FormatChoice)
 		}
+		for _, e := range f.Expect {
+			if !slices.ContainsFunc(f.Choices, func(c string) bool { return strings.EqualFold(c, e) }) {
+				v.add("%s: expect %q is not one of its choices (%s)", name, e, strings.Join(f.Choices, ", "))
+			}
+		}
+	}
+	for _, f := range r.Fields {
+		if f.RequiredWhen == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(f.RequiredWhen, "=")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		switch {
+		case !ok || key == "" || value == "":
+			v.add("request field %q: required_when %q: write <field key>=<value>", f.Key, f.RequiredWhen)
+		case !keys[key] || key == f.Key:
+			v.add("request field %q: required_when names %q, which is not another request field", f.Key, key)
+		}
 	}
 }
 
@@ -124,6 +142,12 @@ func (v *validator) units(p *Procedure) {
 			v.add("unit %q: key is also a step id: rename one, so that route overrides are unambiguous", key)
 		}
 		v.route(fmt.Sprintf("unit %q", key), u.Route)
+		if u.Customer != "" {
+			i := slices.IndexFunc(p.Request.Fields, func(f Field) bool { return f.Key == u.Customer })
+			if i < 0 || (p.Request.Fields[i].Format != FormatContact && p.Request.Fields[i].Format != FormatEmail) {
+				v.add("unit %q: customer %q is not a request field of format %s or %s: name the field whose address reaches the unit", key, u.Customer, FormatContact, FormatEmail)
+			}
+		}
 	}
 }
 
@@ -168,20 +192,19 @@ func (v *validator) steps(p *Procedure) {
 		}
 
 		switch s.Kind {
-		case "", KindTask:
+		case "", KindTask, KindAnnouncement:
 			v.route(name, s.Route)
 			if s.Route.IsZero() && unit.Route.IsZero() && (s.Unit == "" || unitKnown) {
 				v.add("%s: no route: set route or a unit with a route", name)
 			}
-		case KindApproval, KindAnnouncement:
+			if s.Kind == KindAnnouncement {
+				announcements = append(announcements, s.ID)
+			}
+		case KindApproval:
 			if !s.Route.IsZero() {
 				v.add("%s: route is set but %s steps open no child ticket: remove route", name, s.Kind)
 			}
-			if s.Kind == KindApproval {
-				approvals = append(approvals, s.ID)
-			} else {
-				announcements = append(announcements, s.ID)
-			}
+			approvals = append(approvals, s.ID)
 		default:
 			v.add("%s: unknown kind %q: use %s, %s or %s", name, s.Kind, KindTask, KindApproval, KindAnnouncement)
 		}

@@ -22,6 +22,26 @@ import (
 // Renderer holds the parsed templates.
 type Renderer struct {
 	t *template.Template
+	// outcomes names the states a child's unit sets for done and for
+	// failed, by tracker and queue (core.Policy.Outcomes).
+	outcomes func(tracker, queue string) (done, failed string)
+}
+
+// WithOutcomes returns a renderer whose children name the states that
+// the given function gives (core.Policy.Outcomes): a child tells its unit
+// which state completes the step and which says it cannot be done.
+func (r *Renderer) WithOutcomes(f func(tracker, queue string) (done, failed string)) *Renderer {
+	out := *r
+	out.outcomes = f
+	return &out
+}
+
+// defaultOutcomes are procbot's default terminal and failed states.
+func defaultOutcomes(tracker, _ string) (done, failed string) {
+	if tracker == core.TrackerRT {
+		return "resolved", "rejected"
+	}
+	return "solved", "unsolved"
 }
 
 // Data is what every template sees.
@@ -31,9 +51,13 @@ type Data struct {
 	Action    core.Action
 	Step      core.StepView
 	Summary   core.Summary
+	Answers   []core.Answer // the request's prerequisite data, for the approver
 	Operators []string
 	Marker    string
 	DueDays   int // of Step
+	// DoneState and FailedState are the states of the step's child that
+	// complete the step and that say it cannot be done.
+	DoneState, FailedState string
 }
 
 // New parses the templates under notes/ in base, then those in overrides
@@ -60,7 +84,7 @@ func New(base fs.FS, overrides fs.FS) (*Renderer, error) {
 			return nil, fmt.Errorf("render: template notes/%s.tmpl is missing", name)
 		}
 	}
-	return &Renderer{t: t}, nil
+	return &Renderer{t: t, outcomes: defaultOutcomes}, nil
 }
 
 var required = []string{
@@ -69,6 +93,7 @@ var required = []string{
 	core.NoteBadCommand, core.NoteSkipped, core.NoteStatus, core.NoteAnnouncement,
 	core.NoteDuplicate, core.NoteReminder, core.NoteFailed, core.NoteDoneBy,
 	core.NoteCancelled, core.NoteStopped, core.NoteHeld, core.NoteResumed,
+	core.NoteRouted, core.NoteSite,
 }
 
 func (r *Renderer) exec(name string, d Data) (string, error) {
@@ -80,7 +105,7 @@ func (r *Renderer) exec(name string, d Data) (string, error) {
 }
 
 func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID string) Data {
-	d := Data{Procedure: p, Request: inst, Summary: core.Summarize(p, inst)}
+	d := Data{Procedure: p, Request: inst, Summary: core.Summarize(p, inst), Answers: core.Answers(p, inst)}
 	for _, v := range d.Summary.Steps {
 		if v.ID == stepID {
 			d.Step = v
@@ -89,6 +114,7 @@ func (r *Renderer) data(p *procedure.Procedure, inst core.Instance, stepID strin
 	if stepID != "" {
 		d.Marker = inst.MarkerOf(stepID)
 		d.DueDays = int(p.Due(stepID).Hours() / 24)
+		d.DoneState, d.FailedState = r.outcomes(d.Step.Route.Tracker, d.Step.Route.Queue)
 	}
 	return d
 }
@@ -165,6 +191,24 @@ var funcs = template.FuncMap{
 			}
 		}
 		return out
+	},
+	// routedBy lists the steps a "/route <key>" or "/site" moved to the
+	// route ("tracker:queue"): those of step or unit key now routed there.
+	"routedBy": func(steps []core.StepView, key, route string) []core.StepView {
+		var out []core.StepView
+		for _, s := range steps {
+			if (s.ID == key || s.UnitKey == key || key == "") && s.Route.Tracker+":"+s.Route.Queue == route {
+				out = append(out, s)
+			}
+		}
+		return out
+	},
+	// unit is the procedure's unit of that key, nil if there is none.
+	"unit": func(p *procedure.Procedure, key string) *procedure.Unit {
+		if u, ok := p.Units[key]; ok {
+			return &u
+		}
+		return nil
 	},
 	"stepsIn": func(steps []core.StepView, statuses ...string) []core.StepView {
 		var out []core.StepView

@@ -44,7 +44,8 @@ func sample(t *testing.T, p *procedure.Procedure) core.Instance {
 	inst.Kind = "cloud"
 	inst.Applicant = "jane.doe@foostack.example"
 	inst.Data = map[string]string{"product": "FooStack", "contact_name": "Jane Doe", "contact_email": "jane.doe@foostack.example",
-		"customers": "EGI-ACE communities", "motivation": "users asked"}
+		"customers": "EGI-ACE communities", "motivation": "users asked", "requester": "Technology Provider",
+		"resource_centres": "CESGA, IFCA-LCG2", "oc_support": "NGI_IBERGRID", "tp_effort": "yes", "vo_concept": "yes", "identities": "X.509 and Check-in"}
 	child := func(n int) core.TicketRef {
 		return core.TicketRef{Tracker: "ggus", ID: itoa(2000 + n), Number: itoa(10200 + n)}
 	}
@@ -189,6 +190,42 @@ func noteTexts(t *testing.T, r *render.Renderer, p *procedure.Procedure) []named
 			held := inst.Clone()
 			held.Hold = core.Hold{By: "ops@egi.example", Reason: "waiting for the UA to be signed", Since: t0}
 			return r.Note(p, held, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
+		}},
+		{"child-body-tp", func() (string, error) { return r.ChildBody(p, inst, "3a") }},
+		{"child-body-site-unknown", func() (string, error) { return r.ChildBody(p, inst, "1b") }},
+		{"child-body-site-known", func() (string, error) {
+			site := inst.Clone()
+			site.Data["site_name"], site.Data["site_email"] = "CESGA", "grid-admin@cesga.example"
+			return r.ChildBody(p, site, "1b")
+		}},
+		{"child-body-on-behalf", func() (string, error) { return r.ChildBody(p, inst, "8d") }},
+		{"child-body-current", func() (string, error) { return r.ChildBody(p, inst, "8b") }},
+		{"routed-unit", func() (string, error) {
+			routed := inst.Clone()
+			routed.Routes = map[string]procedure.Route{"umd-rep": {Tracker: "rt", Queue: "Requirements"}}
+			return r.Note(p, routed, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRouted, Who: "ops@egi.example", Step: "umd-rep", Reason: "rt:Requirements"}, nil)
+		}},
+		{"routed-step", func() (string, error) {
+			routed := inst.Clone()
+			routed.Routes = map[string]procedure.Route{"3b": {Tracker: "ggus", Queue: "Second Level::Services::Monitoring"}}
+			return r.Note(p, routed, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRouted, Who: "ops@egi.example", Step: "3b", Reason: "ggus:Second Level::Services::Monitoring"}, nil)
+		}},
+		{"site-email", func() (string, error) {
+			site := inst.Clone()
+			site.Data["site_name"], site.Data["site_email"] = "CESGA", "grid-admin@cesga.example"
+			return r.Note(p, site, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteSite, Who: "ops@egi.example", Reason: "grid-admin@cesga.example"}, nil)
+		}},
+		{"site-group", func() (string, error) {
+			site := inst.Clone()
+			site.Data["site_name"] = "CESGA"
+			site.Routes = map[string]procedure.Route{"pilot-site": {Tracker: "ggus", Queue: "Second Level::NGI::NGI_IBERGRID"}}
+			return r.Note(p, site, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteSite, Who: "ops@egi.example", Reason: "ggus:Second Level::NGI::NGI_IBERGRID"}, nil)
+		}},
+		{"status-awaiting-approval-flagged", func() (string, error) {
+			flagged := waiting.Clone()
+			flagged.Kind = ""
+			flagged.Data["vo_concept"], flagged.Data["identities"] = "no", "X.509"
+			return r.Note(p, flagged, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteStatus}, nil)
 		}},
 		{"refused-close", func() (string, error) {
 			return r.Note(p, inst, core.Action{Kind: core.ActNote, Ticket: parent, Note: core.NoteRefused, Step: "3b", Other: inst.Steps["3b"].Child, Command: string(core.ActClose),

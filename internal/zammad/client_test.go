@@ -216,6 +216,11 @@ func TestCreateAndGet(t *testing.T) {
 		if s, _ := f.sim.Ticket(mustAtoi(t, tk.Ref.ID)); s.Customer != "alice@example.org" {
 			t.Errorf("customer %q", s.Customer)
 		}
+		// Zammad mails the customer only an email article: a note would
+		// leave them unaware of the ticket.
+		if arts := f.sim.Articles(mustAtoi(t, tk.Ref.ID)); len(arts) != 1 || arts[0].Type != "email" || arts[0].To != "alice@example.org" || arts[0].Internal {
+			t.Errorf("first article %+v, want a public email to alice@example.org", arts)
+		}
 	})
 	t.Run("an unknown customer email is created by guess", func(t *testing.T) {
 		before := f.sim.CountRequests("POST", "/tickets")

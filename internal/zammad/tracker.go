@@ -300,6 +300,7 @@ type newArticle struct {
 	ContentType string `json:"content_type"`
 	Type        string `json:"type"`
 	Internal    bool   `json:"internal"`
+	To          string `json:"to,omitempty"`
 }
 
 // Create opens a ticket; a parent in this tracker gets the ticket as its
@@ -332,6 +333,13 @@ func (c *Client) Create(ctx context.Context, nt core.NewTicket) (core.Ticket, er
 			return core.Ticket{}, c.fail(what, err)
 		}
 		req["links"] = map[string]any{"Ticket": map[string]any{"child": []int64{pid}}}
+	}
+	if strings.Contains(nt.Customer, "@") {
+		// A customer named by address is someone outside the group (the
+		// Technology Provider, a site): the first article is an email to
+		// them, which Zammad sends, so that they hear of the ticket and
+		// can answer it by mail.
+		req["article"] = newArticle{Subject: nt.Title, Body: body, ContentType: "text/plain", Type: "email", Internal: false, To: nt.Customer}
 	}
 	if nt.Customer == "" {
 		me, err := c.myID(ctx)

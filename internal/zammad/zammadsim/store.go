@@ -411,6 +411,7 @@ type Article struct {
 	Body        string
 	ContentType string
 	Internal    bool
+	To          string // an email article's recipients
 	CreatedBy   string
 	CreatedAt   time.Time
 }
@@ -482,7 +483,7 @@ func (s *Server) Articles(ticketID int) []Article {
 	for _, id := range t.articleIDs {
 		a := s.db.articles[id]
 		out = append(out, Article{ID: a.id, TicketID: a.ticketID, Type: a.typ, Sender: a.sender, Subject: a.subject,
-			Body: a.body, ContentType: a.contentType, Internal: a.internal, CreatedBy: s.db.userName(a.createdBy), CreatedAt: a.createdAt})
+			Body: a.body, ContentType: a.contentType, Internal: a.internal, To: a.to, CreatedBy: s.db.userName(a.createdBy), CreatedAt: a.createdAt})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
